@@ -1,0 +1,28 @@
+//! Domain types and on-the-wire / on-disk message formats of RocketMQ 4.x, with no I/O.
+//!
+//! This crate owns what a message *is*: the CommitLog / pull record layout ([`record`]),
+//! the properties string ([`properties`]), sysFlag bits ([`sysflag`]), the body CRC ([`crc`]),
+//! message ids ([`message_id`]), the consume-queue tag hash ([`tag`]), the SEND_BATCH_MESSAGE
+//! body ([`batch`]), body compression ([`compression`]) and the validated names and
+//! offsets that the rest of the workspace passes around ([`names`], [`ids`]).
+//!
+//! Everything here is pure and total: decoders return [`CodecError`] for any malformed
+//! input and never panic, so they can be fed arbitrary bytes.
+
+pub mod batch;
+pub mod compression;
+pub mod crc;
+mod error;
+pub mod ids;
+pub mod message_id;
+pub mod names;
+pub mod properties;
+pub mod record;
+pub mod sysflag;
+pub mod tag;
+
+pub use error::CodecError;
+pub use ids::{CommitLogOffset, QueueId, QueueOffset};
+pub use names::{GroupName, NameError, TopicName};
+pub use properties::Properties;
+pub use record::{MessageRecord, RecordView};
