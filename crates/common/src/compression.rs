@@ -34,16 +34,21 @@ pub fn decompress(body: &[u8], sys_flag: i32, max_len: usize) -> Result<Option<V
         0 | COMPRESSION_ZLIB => {}
         other => return Err(CodecError::UnsupportedCompression(other)),
     }
-    let mut out = Vec::with_capacity(body.len().saturating_mul(2).min(max_len));
+    inflate_zlib(body, max_len).map(Some)
+}
+
+/// Inflates a zlib stream, refusing output larger than `max_len`.
+pub fn inflate_zlib(data: &[u8], max_len: usize) -> Result<Vec<u8>, CodecError> {
+    let mut out = Vec::with_capacity(data.len().saturating_mul(2).min(max_len));
     let limit = max_len as u64 + 1;
-    ZlibDecoder::new(body)
+    ZlibDecoder::new(data)
         .take(limit)
         .read_to_end(&mut out)
         .map_err(|e| CodecError::Decompress(e.to_string()))?;
     if out.len() > max_len {
         return Err(CodecError::DecompressedTooLarge(max_len));
     }
-    Ok(Some(out))
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,0 +1,290 @@
+use super::{JsonError, Value};
+
+/// Deeper nesting than this is refused rather than risking the stack.
+pub const MAX_DEPTH: usize = 128;
+
+/// Parses one JSON value (fastjson dialect) that must span all of `text` but for whitespace.
+pub fn parse(text: &[u8]) -> Result<Value, JsonError> {
+    let mut p = Parser { s: text, pos: 0 };
+    p.skip_ws();
+    let value = p.value(0)?;
+    p.skip_ws();
+    if p.pos != p.s.len() {
+        return Err(p.error("trailing characters"));
+    }
+    Ok(value)
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn error(&self, reason: &'static str) -> JsonError {
+        JsonError::Syntax {
+            offset: self.pos,
+            reason,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn expect(&mut self, c: u8, reason: &'static str) -> Result<(), JsonError> {
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.error(reason))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, JsonError> {
+        if depth >= MAX_DEPTH {
+            return Err(JsonError::TooDeep(MAX_DEPTH));
+        }
+        match self.peek() {
+            None => Err(self.error("unexpected end of input")),
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(q @ (b'"' | b'\'')) => Ok(Value::Str(self.string(q)?)),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => match self.identifier() {
+                "true" => Ok(Value::Bool(true)),
+                "false" => Ok(Value::Bool(false)),
+                "null" => Ok(Value::Null),
+                _ => Err(self.error("unexpected character")),
+            },
+        }
+    }
+
+    fn identifier(&mut self) -> &str {
+        let start = self.pos;
+        while let Some(c) = self.peek() {
+            if c.is_ascii_alphanumeric() || c == b'_' || c == b'$' {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        // Only ASCII bytes were consumed.
+        std::str::from_utf8(&self.s[start..self.pos]).unwrap_or("")
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value, JsonError> {
+        self.pos += 1;
+        let mut members = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(Value::Object(members));
+        }
+        loop {
+            self.skip_ws();
+            let key = match self.peek() {
+                Some(b'{' | b'[' | b'"' | b'\'' | b'-' | b'0'..=b'9') => self.value(depth + 1)?,
+                Some(c) if c.is_ascii_alphabetic() || c == b'_' || c == b'$' => {
+                    // fastjson's AllowUnQuotedFieldNames.
+                    match self.identifier() {
+                        "null" => Value::Null,
+                        "true" => Value::Bool(true),
+                        "false" => Value::Bool(false),
+                        id => Value::Str(id.to_owned()),
+                    }
+                }
+                _ => return Err(self.error("expected an object key")),
+            };
+            self.skip_ws();
+            self.expect(b':', "expected ':' after an object key")?;
+            self.skip_ws();
+            let value = self.value(depth + 1)?;
+            members.push((key, value));
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(Value::Object(members));
+                }
+                _ => return Err(self.error("expected ',' or '}' in an object")),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Value, JsonError> {
+        self.pos += 1;
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            self.skip_ws();
+            items.push(self.value(depth + 1)?);
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(Value::Array(items));
+                }
+                _ => return Err(self.error("expected ',' or ']' in an array")),
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<Value, JsonError> {
+        let start = self.pos;
+        let mut is_float = false;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        while let Some(c) = self.peek() {
+            match c {
+                b'0'..=b'9' => {}
+                b'.' | b'e' | b'E' | b'+' | b'-' => is_float = true,
+                _ => break,
+            }
+            self.pos += 1;
+        }
+        let text = std::str::from_utf8(&self.s[start..self.pos]).expect("ASCII only");
+        if !is_float {
+            if let Ok(n) = text.parse::<i64>() {
+                return Ok(Value::Int(n));
+            }
+        }
+        // Too large for i64, or a real number.
+        text.parse::<f64>()
+            .map(Value::Float)
+            .map_err(|_| self.error("malformed number"))
+    }
+
+    fn string(&mut self, quote: u8) -> Result<String, JsonError> {
+        self.pos += 1;
+        let mut out = Vec::new();
+        loop {
+            let start = self.pos;
+            while let Some(c) = self.peek() {
+                if c == quote || c == b'\\' {
+                    break;
+                }
+                self.pos += 1;
+            }
+            out.extend_from_slice(&self.s[start..self.pos]);
+            match self.peek() {
+                None => return Err(self.error("unterminated string")),
+                Some(c) if c == quote => {
+                    self.pos += 1;
+                    return String::from_utf8(out).map_err(|_| self.error("string is not UTF-8"));
+                }
+                Some(_) => {
+                    self.pos += 1;
+                    let esc = self.peek().ok_or_else(|| self.error("unterminated escape"))?;
+                    self.pos += 1;
+                    let c = match esc {
+                        b'"' => '"',
+                        b'\'' => '\'',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => self.unicode_escape()?,
+                        _ => return Err(self.error("unknown escape")),
+                    };
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let digits = self
+            .s
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.error("short \\u escape"))?;
+        let text = std::str::from_utf8(digits).map_err(|_| self.error("bad \\u escape"))?;
+        let n = u32::from_str_radix(text, 16).map_err(|_| self.error("bad \\u escape"))?;
+        self.pos += 4;
+        Ok(n)
+    }
+
+    fn unicode_escape(&mut self) -> Result<char, JsonError> {
+        let hi = self.hex4()?;
+        if (0xD800..0xDC00).contains(&hi) && self.s.get(self.pos..self.pos + 2) == Some(b"\\u") {
+            let save = self.pos;
+            self.pos += 2;
+            let lo = self.hex4()?;
+            if (0xDC00..0xE000).contains(&lo) {
+                let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                return char::from_u32(c).ok_or_else(|| self.error("bad surrogate pair"));
+            }
+            self.pos = save;
+        }
+        // A lone surrogate cannot be held in a Rust string; Java would keep it.
+        Ok(char::from_u32(hi).unwrap_or('\u{FFFD}'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_fastjson_dialect() {
+        let v = parse(br#"{"brokerAddrs":{0:"127.0.0.1:10911",1:"b"},"n":-5,"f":0.0}"#).unwrap();
+        let addrs = v.get("brokerAddrs").unwrap();
+        assert_eq!(
+            addrs,
+            &Value::Object(vec![
+                (Value::Int(0), Value::Str("127.0.0.1:10911".into())),
+                (Value::Int(1), Value::Str("b".into())),
+            ])
+        );
+        assert_eq!(v.get("n"), Some(&Value::Int(-5)));
+        assert_eq!(v.get("f"), Some(&Value::Float(0.0)));
+    }
+
+    #[test]
+    fn parses_object_keys() {
+        let v = parse(br#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"t"}:{"maxOffset":3}}}"#)
+            .unwrap();
+        let Value::Object(table) = v.get("offsetTable").unwrap() else {
+            panic!("not an object")
+        };
+        assert_eq!(table[0].0.get("queueId"), Some(&Value::Int(0)));
+        assert_eq!(table[0].1.get("maxOffset"), Some(&Value::Int(3)));
+    }
+
+    #[test]
+    fn parses_escapes_and_lenient_forms() {
+        let v = parse(br#"{a:'x\'y', "s":"\u0001\n\ud83d\ude00\u00e9", "big":9223372036854775808}"#).unwrap();
+        assert_eq!(v.get("a").unwrap().as_str(), Some("x'y"));
+        assert_eq!(v.get("s").unwrap().as_str(), Some("\u{1}\n😀é"));
+        assert_eq!(v.get("big"), Some(&Value::Float(9.223372036854775808e18)));
+    }
+
+    #[test]
+    fn rejects_malformed_input() {
+        for bad in [
+            &b""[..], b"{", b"[1,", b"{\"a\"}", b"{\"a\":1,}", b"\"abc", b"tru", b"1 2", b"{:1}",
+            b"\"\\x\"", b"\"\\u12\"", b"-", b"[1 2]",
+        ] {
+            assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        let deep = "[".repeat(MAX_DEPTH + 1);
+        assert_eq!(parse(deep.as_bytes()), Err(JsonError::TooDeep(MAX_DEPTH)));
+    }
+}
