@@ -25,7 +25,11 @@ pub fn compress_zlib(body: &[u8], level: u32) -> (Vec<u8>, i32) {
 
 /// Undoes the compression the sysFlag announces, refusing output larger than `max_len`.
 /// Returns `None` when the body is not compressed.
-pub fn decompress(body: &[u8], sys_flag: i32, max_len: usize) -> Result<Option<Vec<u8>>, CodecError> {
+pub fn decompress(
+    body: &[u8],
+    sys_flag: i32,
+    max_len: usize,
+) -> Result<Option<Vec<u8>>, CodecError> {
     if sys_flag & COMPRESSED_FLAG == 0 {
         return Ok(None);
     }
@@ -66,7 +70,10 @@ mod tests {
         let out = decompress(&packed, flags, 1 << 20).unwrap().unwrap();
         assert_eq!(out, body.as_bytes());
         // Old clients: only bit 0.
-        assert_eq!(decompress(&packed, 1, 1 << 20).unwrap().unwrap(), body.as_bytes());
+        assert_eq!(
+            decompress(&packed, 1, 1 << 20).unwrap().unwrap(),
+            body.as_bytes()
+        );
         assert_eq!(decompress(b"plain", 0, 10).unwrap(), None);
     }
 

@@ -190,7 +190,12 @@ mod tests {
 
     #[test]
     fn offset_id_rejects_garbage() {
-        for bad in ["", "7F", "ZZ00000100002A9F000000000000D1A4", "7F00000100002A9F000000000000D1A"] {
+        for bad in [
+            "",
+            "7F",
+            "ZZ00000100002A9F000000000000D1A4",
+            "7F00000100002A9F000000000000D1A",
+        ] {
             assert!(OffsetMessageId::decode(bad).is_err(), "{bad}");
         }
         // A negative port is not an address.

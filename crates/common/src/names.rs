@@ -157,28 +157,37 @@ mod tests {
 
     #[test]
     fn accepts_legal_topics() {
-        for name in ["TopicTest", "%RETRY%group", "a|b", "x-y_z", &"a".repeat(127)] {
+        for name in [
+            "TopicTest",
+            "%RETRY%group",
+            "a|b",
+            "x-y_z",
+            &"a".repeat(127),
+        ] {
             assert!(TopicName::new(name).is_ok(), "{name}");
         }
     }
 
     #[test]
     fn rejects_illegal_topics() {
-        assert_eq!(
-            TopicName::new(""),
-            Err(NameError::Blank { kind: "topic" })
-        );
+        assert_eq!(TopicName::new(""), Err(NameError::Blank { kind: "topic" }));
         assert_eq!(
             TopicName::new("   "),
             Err(NameError::Blank { kind: "topic" })
         );
         assert_eq!(
             TopicName::new("a".repeat(128)),
-            Err(NameError::TooLong { kind: "topic", max: 127 })
+            Err(NameError::TooLong {
+                kind: "topic",
+                max: 127
+            })
         );
         for bad in ["a b", "a.b", "a/b", "тема", "a\u{1}"] {
             assert!(
-                matches!(TopicName::new(bad), Err(NameError::IllegalCharacters { .. })),
+                matches!(
+                    TopicName::new(bad),
+                    Err(NameError::IllegalCharacters { .. })
+                ),
                 "{bad}"
             );
         }

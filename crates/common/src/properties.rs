@@ -113,9 +113,7 @@ impl Properties {
     /// 4.9.8 reader does; a value runs to the next `0x02` and may itself contain `0x01`.
     pub fn parse(s: &str) -> Properties {
         Properties {
-            pairs: iter(s)
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
+            pairs: iter(s).map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
         }
     }
 

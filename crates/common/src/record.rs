@@ -158,7 +158,14 @@ impl<'a> RecordView<'a> {
 
     /// TOTALSIZE of the encoded record (`CommitLog.calMsgLength`).
     pub fn encoded_len(&self) -> usize {
-        4 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 8
+        4 + 4
+            + 4
+            + 4
+            + 4
+            + 8
+            + 8
+            + 4
+            + 8
             + host_len(&self.header.born_host)
             + 8
             + host_len(&self.header.store_host)
@@ -460,7 +467,9 @@ mod tests {
         let sys = i32::from_be_bytes(bytes[36..40].try_into().unwrap());
         assert_eq!(
             sys,
-            sysflag::MULTI_TAGS_FLAG | sysflag::BORNHOST_V6_FLAG | sysflag::STOREHOSTADDRESS_V6_FLAG
+            sysflag::MULTI_TAGS_FLAG
+                | sysflag::BORNHOST_V6_FLAG
+                | sysflag::STOREHOSTADDRESS_V6_FLAG
         );
         assert_eq!(&bytes[48..64], &"::1".parse::<Ipv6Addr>().unwrap().octets());
         let decoded = RecordView::decode(&bytes, true).unwrap();
@@ -505,7 +514,12 @@ mod tests {
         let mut blank = Vec::new();
         encode_blank(&mut blank, 4096);
         assert_eq!(peek(&blank), Peek::Blank { total_size: 4096 });
-        assert_eq!(peek(&good), Peek::Message { total_size: good.len() as i32 });
+        assert_eq!(
+            peek(&good),
+            Peek::Message {
+                total_size: good.len() as i32
+            }
+        );
         assert_eq!(peek(&[0; 8]), Peek::Other);
         assert_eq!(
             RecordView::decode(&blank, true),
@@ -525,6 +539,9 @@ mod tests {
         let all = MessageRecord::decode_all(&Bytes::from(buf), true).unwrap();
         assert_eq!(all, vec![a, b]);
         assert_eq!(all[0].property("TAGS"), Some("TagA"));
-        assert_eq!(all[0].offset_msg_id().encode(), "0506070800000009000000000001E240");
+        assert_eq!(
+            all[0].offset_msg_id().encode(),
+            "0506070800000009000000000001E240"
+        );
     }
 }

@@ -89,7 +89,12 @@ mod tests {
     fn parses_expressions() {
         assert!(TagFilter::parse("*").is_all());
         assert!(TagFilter::parse("").is_all());
-        for e in ["TagA || TagC", "TagA||TagC", " TagA ||TagC ", "TagA || || TagC"] {
+        for e in [
+            "TagA || TagC",
+            "TagA||TagC",
+            " TagA ||TagC ",
+            "TagA || || TagC",
+        ] {
             let f = TagFilter::parse(e);
             assert_eq!(f.tags, vec!["TagA", "TagC"], "{e}");
             assert_eq!(f.codes, vec![2_598_919, 2_598_921]);

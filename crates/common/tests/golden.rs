@@ -5,7 +5,8 @@ use bytes::Bytes;
 use ferrocket_common::record::{peek, MessageRecord, Peek, RecordHeader, RecordView, MAGIC_V1};
 use ferrocket_common::{crc, sysflag, tag};
 
-const COMMITLOG: &[u8] = include_bytes!("../../../testdata/golden/store/commitlog/00000000000000000000");
+const COMMITLOG: &[u8] =
+    include_bytes!("../../../testdata/golden/store/commitlog/00000000000000000000");
 
 #[test]
 fn java_commitlog_decodes_and_reencodes_byte_exact() {
@@ -18,7 +19,10 @@ fn java_commitlog_decodes_and_reencodes_byte_exact() {
             panic!("no record at {pos}");
         };
         let view = RecordView::decode(&COMMITLOG[pos..], true).unwrap();
-        assert_eq!(view.header.physical_offset, pos as i64, "PHYSICALOFFSET is the file position");
+        assert_eq!(
+            view.header.physical_offset, pos as i64,
+            "PHYSICALOFFSET is the file position"
+        );
         assert_eq!(view.encoded_len(), total_size as usize);
         let again = view.encode_to_vec().unwrap();
         assert_eq!(&again[..], &COMMITLOG[pos..pos + total_size as usize]);
@@ -43,7 +47,9 @@ fn java_commitlog_decodes_and_reencodes_byte_exact() {
 
 #[test]
 fn java_consume_queue_tag_codes_match_our_hash() {
-    const CQ: &[u8] = include_bytes!("../../../testdata/golden/store/consumequeue/GoldenTopic/0/00000000000000000000");
+    const CQ: &[u8] = include_bytes!(
+        "../../../testdata/golden/store/consumequeue/GoldenTopic/0/00000000000000000000"
+    );
     assert_eq!(CQ.len() % 20, 0);
     for unit in CQ.chunks(20) {
         let offset = i64::from_be_bytes(unit[0..8].try_into().unwrap()) as usize;

@@ -299,7 +299,10 @@ mod tests {
         assert_eq!(RequestCode::SEND_MESSAGE_V2.0, 310);
         assert_eq!(ResponseCode::FLOW_CONTROL.0, 215);
         assert_eq!(RequestCode(9999).name(), None);
-        assert_eq!(format!("{:?}", RequestCode(105)), "GET_ROUTEINFO_BY_TOPIC(105)");
+        assert_eq!(
+            format!("{:?}", RequestCode(105)),
+            "GET_ROUTEINFO_BY_TOPIC(105)"
+        );
     }
 
     #[test]
@@ -307,7 +310,10 @@ mod tests {
         assert_eq!(LanguageCode::Rust.code(), 12);
         assert_eq!(LanguageCode::from_code(9), Some(LanguageCode::Go));
         assert_eq!(LanguageCode::from_code(14), None);
-        assert_eq!(LanguageCode::from_name("NODE_JS"), Some(LanguageCode::NodeJs));
+        assert_eq!(
+            LanguageCode::from_name("NODE_JS"),
+            Some(LanguageCode::NodeJs)
+        );
         for l in LanguageCode::ALL {
             assert_eq!(LanguageCode::from_code(l.code()), Some(l));
             assert_eq!(LanguageCode::from_name(l.name()), Some(l));

@@ -73,8 +73,8 @@ pub fn decode(frame: Bytes) -> Result<RemotingCommand, ProtocolError> {
     }
     let word = u32::from_be_bytes(frame[..4].try_into().expect("len checked"));
     let header_len = (word & HEADER_LEN_MAX as u32) as usize;
-    let serialize_type =
-        SerializeType::from_code((word >> 24) as u8).ok_or(ProtocolError::BadSerializeType((word >> 24) as u8))?;
+    let serialize_type = SerializeType::from_code((word >> 24) as u8)
+        .ok_or(ProtocolError::BadSerializeType((word >> 24) as u8))?;
     if 4 + header_len > frame.len() {
         return Err(ProtocolError::TruncatedHeader);
     }
@@ -146,7 +146,10 @@ mod tests {
         buf.extend_from_slice(&bytes[bytes.len() - 1..]);
         assert!(split(&mut buf).unwrap().is_some());
         let mut huge = BytesMut::from(&((MAX_FRAME_LEN - 3) as u32).to_be_bytes()[..]);
-        assert!(matches!(split(&mut huge), Err(ProtocolError::FrameTooLarge(_))));
+        assert!(matches!(
+            split(&mut huge),
+            Err(ProtocolError::FrameTooLarge(_))
+        ));
         let mut tiny = BytesMut::from(&3u32.to_be_bytes()[..]);
         assert!(split(&mut tiny).is_err());
         // Exactly at the limit is allowed.

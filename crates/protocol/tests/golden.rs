@@ -98,8 +98,16 @@ fn frames() -> Vec<Golden> {
                 _ => SerializeType::Json,
             };
             let header = match serialize {
-                SerializeType::Json => meta.get("header_text").unwrap().as_str().unwrap().as_bytes().to_vec(),
-                SerializeType::RocketMq => base64(meta.get("header_b64").unwrap().as_str().unwrap()),
+                SerializeType::Json => meta
+                    .get("header_text")
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .as_bytes()
+                    .to_vec(),
+                SerializeType::RocketMq => {
+                    base64(meta.get("header_b64").unwrap().as_str().unwrap())
+                }
             };
             let body = meta
                 .get("body_b64")
@@ -117,7 +125,10 @@ fn frames() -> Vec<Golden> {
 }
 
 fn find(pred: impl Fn(&Golden) -> bool) -> Golden {
-    frames().into_iter().find(pred).expect("golden frame present")
+    frames()
+        .into_iter()
+        .find(pred)
+        .expect("golden frame present")
 }
 
 fn response_to(code: RequestCode, g: &Golden) -> bool {
@@ -128,7 +139,12 @@ fn response_to(code: RequestCode, g: &Golden) -> bool {
 fn corpus_is_complete() {
     let all = frames();
     assert_eq!(all.len(), 207);
-    assert_eq!(all.iter().filter(|g| g.serialize == SerializeType::RocketMq).count(), 4);
+    assert_eq!(
+        all.iter()
+            .filter(|g| g.serialize == SerializeType::RocketMq)
+            .count(),
+        4
+    );
 }
 
 #[test]
@@ -141,7 +157,10 @@ fn every_frame_decodes_and_matches_the_capture() {
         assert_eq!(i64::from(cmd.opaque), g.int("opaque"), "{}", g.describe());
         assert_eq!(i64::from(cmd.flag), g.int("flag"), "{}", g.describe());
         assert_eq!(cmd.serialize_type, g.serialize);
-        assert_eq!(cmd.remark.as_deref(), expected.get("remark").and_then(Value::as_str));
+        assert_eq!(
+            cmd.remark.as_deref(),
+            expected.get("remark").and_then(Value::as_str)
+        );
         match expected.get("extFields") {
             Some(Value::Object(members)) => {
                 let ext = cmd.ext_fields.as_ref().expect("extFields present");
@@ -174,7 +193,11 @@ fn every_frame_decodes_and_matches_the_capture() {
 
 #[test]
 fn send_message_v2_request_header() {
-    let g = find(|g| g.str("client_impl") == "java-client-4.9.8" && g.int("code") == 310 && g.str("kind") == "request");
+    let g = find(|g| {
+        g.str("client_impl") == "java-client-4.9.8"
+            && g.int("code") == 310
+            && g.str("kind") == "request"
+    });
     let cmd = g.decode();
     let header = SendMessageRequestHeader::from_command(&cmd).unwrap();
     assert_eq!(header.default_topic, "TBW102");
@@ -192,7 +215,10 @@ fn send_message_v2_request_header() {
     assert_eq!(v2.b, "GoldenTopic");
     assert_eq!(v2.e, 0);
     assert_eq!(v2.g, 1_795_243_747_973);
-    assert_eq!(v2.i.as_deref(), Some("TAGS\u{1}TagBin\u{2}KEYS\u{1}gkbin\u{2}WAIT\u{1}true"));
+    assert_eq!(
+        v2.i.as_deref(),
+        Some("TAGS\u{1}TagBin\u{2}KEYS\u{1}gkbin\u{2}WAIT\u{1}true")
+    );
     assert_eq!(cmd.body_bytes(), b"golden-binary-header");
     let mut rebuilt = RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &v2);
     rebuilt.serialize_type = SerializeType::RocketMq;
@@ -203,7 +229,9 @@ fn send_message_v2_request_header() {
 
 #[test]
 fn send_and_pull_response_headers() {
-    let g = find(|g| response_to(RequestCode::SEND_MESSAGE_V2, g) && g.serialize == SerializeType::RocketMq);
+    let g = find(|g| {
+        response_to(RequestCode::SEND_MESSAGE_V2, g) && g.serialize == SerializeType::RocketMq
+    });
     let cmd = g.decode();
     let h: SendMessageResponseHeader = cmd.decode_header().unwrap();
     assert_eq!(h.msg_id, "7F00000100002A9F00000000000004B8");
@@ -211,11 +239,18 @@ fn send_and_pull_response_headers() {
     assert_eq!(cmd.ext("MSG_REGION"), Some("DefaultRegion"));
     assert_eq!(cmd.ext("TRACE_ON"), Some("true"));
 
-    let g = find(|g| response_to(RequestCode::PULL_MESSAGE, g) && g.serialize == SerializeType::RocketMq);
+    let g = find(|g| {
+        response_to(RequestCode::PULL_MESSAGE, g) && g.serialize == SerializeType::RocketMq
+    });
     let cmd = g.decode();
     let h: PullMessageResponseHeader = cmd.decode_header().unwrap();
     assert_eq!(
-        (h.suggest_which_broker_id, h.next_begin_offset, h.min_offset, h.max_offset),
+        (
+            h.suggest_which_broker_id,
+            h.next_begin_offset,
+            h.min_offset,
+            h.max_offset
+        ),
         (0, 3, 0, 3)
     );
     assert_eq!(cmd.remark.as_deref(), Some("FOUND"));
@@ -233,7 +268,8 @@ fn pulled_records_decode_and_reencode_byte_exact() {
             continue;
         }
         let body = Bytes::from(g.body.clone());
-        let all = MessageRecord::decode_all(&body, true).unwrap_or_else(|e| panic!("{}: {e}", g.describe()));
+        let all = MessageRecord::decode_all(&body, true)
+            .unwrap_or_else(|e| panic!("{}: {e}", g.describe()));
         assert!(!all.is_empty());
         let mut again = Vec::new();
         for r in &all {
@@ -256,7 +292,10 @@ fn batch_body_decodes_and_reencodes() {
     let props = ferrocket_common::Properties::parse(items[9].properties);
     assert_eq!(props.get("KEYS"), Some("d-9"));
     assert_eq!(props.get("TAGS"), Some("TagA"));
-    assert_eq!(&ferrocket_common::batch::encode(&items).unwrap()[..], &g.body[..]);
+    assert_eq!(
+        &ferrocket_common::batch::encode(&items).unwrap()[..],
+        &g.body[..]
+    );
     // The response lists ten offset ids, one per message.
     let resp = find(|g| response_to(RequestCode::SEND_BATCH_MESSAGE, g)).decode();
     let h: SendMessageResponseHeader = resp.decode_header().unwrap();
@@ -271,7 +310,11 @@ fn batch_body_decodes_and_reencodes() {
 fn topic_route_with_unquoted_and_quoted_keys() {
     let routes: Vec<Golden> = frames()
         .into_iter()
-        .filter(|g| response_to(RequestCode::GET_ROUTEINFO_BY_TOPIC, g) && g.int("code") == 0 && g.str("client_impl") == "python-extra")
+        .filter(|g| {
+            response_to(RequestCode::GET_ROUTEINFO_BY_TOPIC, g)
+                && g.int("code") == 0
+                && g.str("client_impl") == "python-extra"
+        })
         .collect();
     assert_eq!(routes.len(), 2);
     for (g, standard) in routes.iter().zip([false, true]) {
@@ -301,8 +344,14 @@ fn topic_route_with_unquoted_and_quoted_keys() {
 fn cluster_info_keeps_unquoted_keys() {
     let g = find(|g| response_to(RequestCode::GET_BROKER_CLUSTER_INFO, g));
     let info: ClusterInfo = json::from_slice(&g.body).unwrap();
-    assert_eq!(info.cluster_addr_table["DefaultCluster"], vec!["broker-a".to_string()]);
-    assert_eq!(info.broker_addr_table["broker-a"].broker_addrs[&0], "127.0.0.1:10911");
+    assert_eq!(
+        info.cluster_addr_table["DefaultCluster"],
+        vec!["broker-a".to_string()]
+    );
+    assert_eq!(
+        info.broker_addr_table["broker-a"].broker_addrs[&0],
+        "127.0.0.1:10911"
+    );
     assert_eq!(json::to_vec(&info), g.body);
 }
 
@@ -329,7 +378,9 @@ fn consume_stats_and_topic_stats_with_object_keys() {
     ));
     assert_eq!(json::from_slice::<ConsumeStats>(&ours).unwrap(), stats);
 
-    let g = find(|g| response_to(RequestCode::GET_TOPIC_STATS_INFO, g) && g.str("client_impl") == "python-extra");
+    let g = find(|g| {
+        response_to(RequestCode::GET_TOPIC_STATS_INFO, g) && g.str("client_impl") == "python-extra"
+    });
     let table: TopicStatsTable = json::from_slice(&g.body).unwrap();
     let q3 = MessageQueue::new("GoldenTopic", "broker-a", 3);
     assert_eq!(
@@ -374,7 +425,10 @@ fn heartbeat_and_lock_bodies() {
         .iter()
         .any(|s| s.topic.starts_with("%RETRY%") && s.sub_string == "*"));
     // Re-encoding a parsed bean gives Java's own alphabetical output back.
-    assert_eq!(HeartbeatData::from_json(&json::parse(&json::to_vec(&hb)).unwrap()).unwrap(), hb);
+    assert_eq!(
+        HeartbeatData::from_json(&json::parse(&json::to_vec(&hb)).unwrap()).unwrap(),
+        hb
+    );
 
     let g = find(|g| g.int("code") == 41 && g.str("kind") == "request");
     let lock: LockBatchRequestBody = json::from_slice(&g.body).unwrap();
@@ -388,9 +442,16 @@ fn heartbeat_and_lock_bodies() {
 #[test]
 fn tag_subscription_matches_java() {
     // A heartbeat's TAG subscriptions carry Java's String.hashCode of each tag.
-    for g in frames().iter().filter(|g| g.int("code") == 34 && g.str("kind") == "request") {
+    for g in frames()
+        .iter()
+        .filter(|g| g.int("code") == 34 && g.str("kind") == "request")
+    {
         let hb: HeartbeatData = json::from_slice(&g.body).unwrap();
-        for sub in hb.consumer_data_set.iter().flat_map(|c| &c.subscription_data_set) {
+        for sub in hb
+            .consumer_data_set
+            .iter()
+            .flat_map(|c| &c.subscription_data_set)
+        {
             let ours = SubscriptionData::tag(&sub.topic, &sub.sub_string, sub.sub_version);
             assert_eq!(ours.code_set, sub.code_set, "{}", sub.sub_string);
             assert_eq!(ours.tags_set, sub.tags_set);
@@ -407,13 +468,19 @@ fn name_server_remarks_round_trip() {
         Some("No topic route info in name server for the topic: NoSuchTopicGolden\nSee http://rocketmq.apache.org/docs/faq/ for further details.")
     );
     let g = find(|g| response_to(RequestCode(9999), g));
-    assert_eq!(g.decode().remark.as_deref(), Some(" request type 9999 not supported"));
+    assert_eq!(
+        g.decode().remark.as_deref(),
+        Some(" request type 9999 not supported")
+    );
 }
 
 #[test]
 fn java_bodies_reencode_byte_exact() {
     // Bodies whose maps Java happened to write in sorted order (or that have none).
-    for code in [RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, RequestCode::GET_CONSUMER_LIST_BY_GROUP] {
+    for code in [
+        RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
+        RequestCode::GET_CONSUMER_LIST_BY_GROUP,
+    ] {
         let g = find(|g| response_to(code, g));
         let value = json::parse(&g.body).unwrap();
         assert_eq!(json::to_string(&value).into_bytes(), g.body, "{code}");

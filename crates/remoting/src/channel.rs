@@ -67,7 +67,11 @@ impl std::fmt::Debug for Channel {
 
 impl Channel {
     /// Starts the reader and writer tasks of `stream`; incoming requests go to `router`.
-    pub(crate) fn spawn(stream: TcpStream, router: Arc<Router>, options: ChannelOptions) -> std::io::Result<Channel> {
+    pub(crate) fn spawn(
+        stream: TcpStream,
+        router: Arc<Router>,
+        options: ChannelOptions,
+    ) -> std::io::Result<Channel> {
         stream.set_nodelay(true)?;
         let peer = stream.peer_addr()?;
         let local = stream.local_addr()?;
@@ -118,16 +122,28 @@ impl Channel {
         if self.is_closed() {
             return Err(self.closed_error());
         }
-        self.inner.tx.send(cmd).await.map_err(|_| self.closed_error())
+        self.inner
+            .tx
+            .send(cmd)
+            .await
+            .map_err(|_| self.closed_error())
     }
 
     /// Sends a request and waits for its response.
-    pub async fn invoke(&self, mut request: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, RemotingError> {
+    pub async fn invoke(
+        &self,
+        mut request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, RemotingError> {
         let opaque = NEXT_OPAQUE.fetch_add(1, Ordering::Relaxed);
         request.opaque = opaque;
         request.flag &= !(ferrocket_protocol::FLAG_RESPONSE | ferrocket_protocol::FLAG_ONEWAY);
         let (done_tx, done_rx) = oneshot::channel();
-        self.inner.pending.lock().expect("pending lock").insert(opaque, done_tx);
+        self.inner
+            .pending
+            .lock()
+            .expect("pending lock")
+            .insert(opaque, done_tx);
         if self.is_closed() {
             self.forget(opaque);
             return Err(self.closed_error());
@@ -158,12 +174,17 @@ impl Channel {
     /// Sends a request that must not be answered.
     pub async fn invoke_oneway(&self, mut request: RemotingCommand) -> Result<(), RemotingError> {
         request.opaque = NEXT_OPAQUE.fetch_add(1, Ordering::Relaxed);
-        request.flag = (request.flag & !ferrocket_protocol::FLAG_RESPONSE) | ferrocket_protocol::FLAG_ONEWAY;
+        request.flag =
+            (request.flag & !ferrocket_protocol::FLAG_RESPONSE) | ferrocket_protocol::FLAG_ONEWAY;
         self.send(request).await
     }
 
     fn forget(&self, opaque: i32) {
-        self.inner.pending.lock().expect("pending lock").remove(&opaque);
+        self.inner
+            .pending
+            .lock()
+            .expect("pending lock")
+            .remove(&opaque);
     }
 
     fn closed_error(&self) -> RemotingError {
@@ -171,7 +192,12 @@ impl Channel {
     }
 
     fn complete(&self, response: RemotingCommand) {
-        let waiter = self.inner.pending.lock().expect("pending lock").remove(&response.opaque);
+        let waiter = self
+            .inner
+            .pending
+            .lock()
+            .expect("pending lock")
+            .remove(&response.opaque);
         match waiter {
             Some(tx) => {
                 let _ = tx.send(response);
@@ -185,7 +211,11 @@ impl Channel {
     }
 }
 
-async fn write_loop(channel: Channel, mut socket: OwnedWriteHalf, mut rx: mpsc::Receiver<RemotingCommand>) {
+async fn write_loop(
+    channel: Channel,
+    mut socket: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<RemotingCommand>,
+) {
     let mut closed = channel.inner.closed.subscribe();
     let mut buf = Vec::with_capacity(64 * 1024);
     loop {
@@ -216,7 +246,12 @@ async fn write_loop(channel: Channel, mut socket: OwnedWriteHalf, mut rx: mpsc::
     let _ = socket.shutdown().await;
 }
 
-async fn read_loop(channel: Channel, mut socket: OwnedReadHalf, router: Arc<Router>, options: ChannelOptions) {
+async fn read_loop(
+    channel: Channel,
+    mut socket: OwnedReadHalf,
+    router: Arc<Router>,
+    options: ChannelOptions,
+) {
     let _alive = options.alive.clone();
     let mut closed = channel.inner.closed.subscribe();
     let (mut shutdown, can_shut_down) = match options.shutdown.clone() {

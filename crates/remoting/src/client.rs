@@ -96,7 +96,12 @@ impl RemotingClient {
     }
 
     /// Sends `request` to `addr` and waits up to `timeout` for the response.
-    pub async fn invoke(&self, addr: &str, request: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, RemotingError> {
+    pub async fn invoke(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, RemotingError> {
         let channel = self.channel(addr).await?;
         channel.invoke(request, timeout).await
     }
@@ -115,7 +120,11 @@ impl RemotingClient {
     }
 
     /// Sends `request` to `addr` with the oneway flag; no response comes.
-    pub async fn invoke_oneway(&self, addr: &str, request: RemotingCommand) -> Result<(), RemotingError> {
+    pub async fn invoke_oneway(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+    ) -> Result<(), RemotingError> {
         self.channel(addr).await?.invoke_oneway(request).await
     }
 
@@ -131,7 +140,14 @@ impl RemotingClient {
 
     /// Closes every connection.
     pub async fn shutdown(&self) {
-        let slots: Vec<Slot> = self.inner.slots.lock().expect("slots lock").drain().map(|(_, s)| s).collect();
+        let slots: Vec<Slot> = self
+            .inner
+            .slots
+            .lock()
+            .expect("slots lock")
+            .drain()
+            .map(|(_, s)| s)
+            .collect();
         for slot in slots {
             if let Some(channel) = slot.lock().await.take() {
                 channel.close();

@@ -73,7 +73,11 @@ impl Router {
     }
 
     /// Runs the processor of `request` and returns what should be written back, if anything.
-    pub(crate) async fn dispatch(&self, channel: Channel, request: RemotingCommand) -> Option<RemotingCommand> {
+    pub(crate) async fn dispatch(
+        &self,
+        channel: Channel,
+        request: RemotingCommand,
+    ) -> Option<RemotingCommand> {
         let oneway = request.is_oneway();
         let opaque = request.opaque;
         let serialize_type = request.serialize_type;
@@ -89,7 +93,10 @@ impl Router {
             )),
             Some(p) => match p.process(channel, request).await {
                 Ok(response) => response,
-                Err(e) => Some(RemotingCommand::response(ResponseCode::SYSTEM_ERROR, Some(e.to_string()))),
+                Err(e) => Some(RemotingCommand::response(
+                    ResponseCode::SYSTEM_ERROR,
+                    Some(e.to_string()),
+                )),
             },
         };
         if oneway {

@@ -2,7 +2,9 @@
 
 use ferrocket_protocol::header::{GetMaxOffsetRequestHeader, OffsetResponseHeader};
 use ferrocket_protocol::{frame, RemotingCommand, RequestCode, ResponseCode, SerializeType};
-use ferrocket_remoting::{Channel, ClientConfig, RemotingClient, RemotingError, RemotingServer, Router, ServerConfig};
+use ferrocket_remoting::{
+    Channel, ClientConfig, RemotingClient, RemotingError, RemotingServer, Router, ServerConfig,
+};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -26,46 +28,77 @@ impl TestServer {
         let seen = oneway_seen.clone();
         let router = Router::new()
             // Echo the typed header back as a typed response.
-            .route(RequestCode::GET_MAX_OFFSET, |_ch: Channel, req: RemotingCommand| async move {
-                let h: GetMaxOffsetRequestHeader = req.decode_header()?;
-                let resp = RemotingCommand::response_with_header(
-                    ResponseCode::SUCCESS,
-                    &OffsetResponseHeader { offset: i64::from(h.queue_id) * 10 },
-                )
-                .with_remark(h.topic);
-                Ok(Some(resp))
-            })
+            .route(
+                RequestCode::GET_MAX_OFFSET,
+                |_ch: Channel, req: RemotingCommand| async move {
+                    let h: GetMaxOffsetRequestHeader = req.decode_header()?;
+                    let resp = RemotingCommand::response_with_header(
+                        ResponseCode::SUCCESS,
+                        &OffsetResponseHeader {
+                            offset: i64::from(h.queue_id) * 10,
+                        },
+                    )
+                    .with_remark(h.topic);
+                    Ok(Some(resp))
+                },
+            )
             // Counts calls and answers — an answer that must be dropped for oneway calls.
-            .route(RequestCode::UPDATE_CONSUMER_OFFSET, move |_ch: Channel, _req: RemotingCommand| {
-                let seen = seen.clone();
-                async move {
-                    seen.fetch_add(1, Ordering::SeqCst);
-                    Ok(Some(RemotingCommand::response(ResponseCode::SUCCESS, None)))
-                }
-            })
+            .route(
+                RequestCode::UPDATE_CONSUMER_OFFSET,
+                move |_ch: Channel, _req: RemotingCommand| {
+                    let seen = seen.clone();
+                    async move {
+                        seen.fetch_add(1, Ordering::SeqCst);
+                        Ok(Some(RemotingCommand::response(ResponseCode::SUCCESS, None)))
+                    }
+                },
+            )
             // Long-polling style: answer later through the channel.
-            .route(RequestCode::PULL_MESSAGE, |ch: Channel, req: RemotingCommand| async move {
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    let resp = RemotingCommand::response(ResponseCode::PULL_NOT_FOUND, Some("held".into())).answering(&req);
-                    ch.send(resp).await.unwrap();
-                });
-                Ok(None)
-            })
+            .route(
+                RequestCode::PULL_MESSAGE,
+                |ch: Channel, req: RemotingCommand| async move {
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        let resp = RemotingCommand::response(
+                            ResponseCode::PULL_NOT_FOUND,
+                            Some("held".into()),
+                        )
+                        .answering(&req);
+                        ch.send(resp).await.unwrap();
+                    });
+                    Ok(None)
+                },
+            )
             // Never answers.
-            .route(RequestCode::QUERY_MESSAGE, |_ch: Channel, _req: RemotingCommand| async move { Ok(None) })
+            .route(
+                RequestCode::QUERY_MESSAGE,
+                |_ch: Channel, _req: RemotingCommand| async move { Ok(None) },
+            )
             // Slow but answers in the processor's own future.
-            .route(RequestCode::HEART_BEAT, |_ch: Channel, _req: RemotingCommand| async move {
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                Ok(Some(RemotingCommand::response(ResponseCode::SUCCESS, Some("slow".into()))))
-            })
+            .route(
+                RequestCode::HEART_BEAT,
+                |_ch: Channel, _req: RemotingCommand| async move {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    Ok(Some(RemotingCommand::response(
+                        ResponseCode::SUCCESS,
+                        Some("slow".into()),
+                    )))
+                },
+            )
             // Calls the client back on the same connection, then answers with what it said.
-            .route(RequestCode::GET_CONSUMER_RUNNING_INFO, |ch: Channel, _req: RemotingCommand| async move {
-                let mut notify = RemotingCommand::request(RequestCode::GET_CONSUMER_STATUS_FROM_CLIENT);
-                notify.ext_mut().push("group", "G");
-                let answer = ch.invoke(notify, T).await?;
-                Ok(Some(RemotingCommand::response(ResponseCode::SUCCESS, answer.remark)))
-            });
+            .route(
+                RequestCode::GET_CONSUMER_RUNNING_INFO,
+                |ch: Channel, _req: RemotingCommand| async move {
+                    let mut notify =
+                        RemotingCommand::request(RequestCode::GET_CONSUMER_STATUS_FROM_CLIENT);
+                    notify.ext_mut().push("group", "G");
+                    let answer = ch.invoke(notify, T).await?;
+                    Ok(Some(RemotingCommand::response(
+                        ResponseCode::SUCCESS,
+                        answer.remark,
+                    )))
+                },
+            );
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -83,7 +116,10 @@ impl TestServer {
 
     async fn shutdown(mut self) {
         let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(T, self.done).await.expect("server stops").unwrap();
+        tokio::time::timeout(T, self.done)
+            .await
+            .expect("server stops")
+            .unwrap();
     }
 }
 
@@ -92,7 +128,10 @@ fn client() -> RemotingClient {
         RequestCode::GET_CONSUMER_STATUS_FROM_CLIENT,
         |_ch: Channel, req: RemotingCommand| async move {
             let group = req.ext("group").unwrap_or("?").to_owned();
-            Ok(Some(RemotingCommand::response(ResponseCode::SUCCESS, Some(format!("client saw {group}")))))
+            Ok(Some(RemotingCommand::response(
+                ResponseCode::SUCCESS,
+                Some(format!("client saw {group}")),
+            )))
         },
     );
     RemotingClient::new(ClientConfig::default(), router)
@@ -117,12 +156,21 @@ async fn sync_calls_in_both_header_formats() {
     let client = client();
     let addr = server.addr.to_string();
     for serialize in [SerializeType::Json, SerializeType::RocketMq] {
-        let resp = client.invoke(&addr, max_offset_request("T", 7, serialize), T).await.unwrap();
+        let resp = client
+            .invoke(&addr, max_offset_request("T", 7, serialize), T)
+            .await
+            .unwrap();
         assert!(resp.is_response());
         assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
-        assert_eq!(resp.serialize_type, serialize, "answered in the request's format");
+        assert_eq!(
+            resp.serialize_type, serialize,
+            "answered in the request's format"
+        );
         assert_eq!(resp.remark.as_deref(), Some("T"));
-        assert_eq!(resp.decode_header::<OffsetResponseHeader>().unwrap().offset, 70);
+        assert_eq!(
+            resp.decode_header::<OffsetResponseHeader>().unwrap().offset,
+            70
+        );
     }
     server.shutdown().await;
 }
@@ -136,8 +184,14 @@ async fn pipelined_calls_are_matched_by_opaque() {
         let client = client.clone();
         let addr = addr.clone();
         async move {
-            let resp = client.invoke(&addr, max_offset_request("T", i, SerializeType::Json), T).await.unwrap();
-            assert_eq!(resp.decode_header::<OffsetResponseHeader>().unwrap().offset, i64::from(i) * 10);
+            let resp = client
+                .invoke(&addr, max_offset_request("T", i, SerializeType::Json), T)
+                .await
+                .unwrap();
+            assert_eq!(
+                resp.decode_header::<OffsetResponseHeader>().unwrap().offset,
+                i64::from(i) * 10
+            );
         }
     });
     let handles: Vec<_> = calls.map(tokio::spawn).collect();
@@ -152,11 +206,19 @@ async fn async_call_with_callback() {
     let server = TestServer::start(ServerConfig::default()).await;
     let client = client();
     let (tx, rx) = oneshot::channel();
-    client.invoke_with_callback(&server.addr.to_string(), max_offset_request("A", 2, SerializeType::Json), T, move |r| {
-        let _ = tx.send(r);
-    });
+    client.invoke_with_callback(
+        &server.addr.to_string(),
+        max_offset_request("A", 2, SerializeType::Json),
+        T,
+        move |r| {
+            let _ = tx.send(r);
+        },
+    );
     let resp = rx.await.unwrap().unwrap();
-    assert_eq!(resp.decode_header::<OffsetResponseHeader>().unwrap().offset, 20);
+    assert_eq!(
+        resp.decode_header::<OffsetResponseHeader>().unwrap().offset,
+        20
+    );
     server.shutdown().await;
 }
 
@@ -167,7 +229,9 @@ async fn oneway_requests_get_no_response() {
     let mut raw = TcpStream::connect(server.addr).await.unwrap();
     let mut oneway = RemotingCommand::request(RequestCode::UPDATE_CONSUMER_OFFSET);
     oneway.mark_oneway();
-    raw.write_all(&frame::encode(&oneway).unwrap()).await.unwrap();
+    raw.write_all(&frame::encode(&oneway).unwrap())
+        .await
+        .unwrap();
     let deadline = Instant::now() + T;
     while server.oneway_seen.load(Ordering::SeqCst) == 0 {
         assert!(Instant::now() < deadline, "oneway request never processed");
@@ -178,7 +242,13 @@ async fn oneway_requests_get_no_response() {
     assert!(read.is_err(), "server answered a oneway request: {read:?}");
 
     // The client API marks oneway itself.
-    client().invoke_oneway(&server.addr.to_string(), RemotingCommand::request(RequestCode::UPDATE_CONSUMER_OFFSET)).await.unwrap();
+    client()
+        .invoke_oneway(
+            &server.addr.to_string(),
+            RemotingCommand::request(RequestCode::UPDATE_CONSUMER_OFFSET),
+        )
+        .await
+        .unwrap();
     let deadline = Instant::now() + T;
     while server.oneway_seen.load(Ordering::SeqCst) < 2 {
         assert!(Instant::now() < deadline);
@@ -192,7 +262,14 @@ async fn delayed_answer_arrives_on_the_same_opaque() {
     let server = TestServer::start(ServerConfig::default()).await;
     let client = client();
     let start = Instant::now();
-    let resp = client.invoke(&server.addr.to_string(), RemotingCommand::request(RequestCode::PULL_MESSAGE), T).await.unwrap();
+    let resp = client
+        .invoke(
+            &server.addr.to_string(),
+            RemotingCommand::request(RequestCode::PULL_MESSAGE),
+            T,
+        )
+        .await
+        .unwrap();
     assert!(start.elapsed() >= Duration::from_millis(200));
     assert_eq!(resp.response_code(), ResponseCode::PULL_NOT_FOUND);
     assert_eq!(resp.remark.as_deref(), Some("held"));
@@ -204,19 +281,40 @@ async fn unknown_code_and_bad_header_get_java_answers() {
     let server = TestServer::start(ServerConfig::default()).await;
     let client = client();
     let addr = server.addr.to_string();
-    let resp = client.invoke(&addr, RemotingCommand::request(RequestCode(9999)), T).await.unwrap();
-    assert_eq!(resp.response_code(), ResponseCode::REQUEST_CODE_NOT_SUPPORTED);
-    assert_eq!(resp.remark.as_deref(), Some(" request type 9999 not supported"));
+    let resp = client
+        .invoke(&addr, RemotingCommand::request(RequestCode(9999)), T)
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.response_code(),
+        ResponseCode::REQUEST_CODE_NOT_SUPPORTED
+    );
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some(" request type 9999 not supported")
+    );
     // A missing required field is a processor error: SYSTEM_ERROR naming the field.
-    let resp = client.invoke(&addr, RemotingCommand::request(RequestCode::GET_MAX_OFFSET), T).await.unwrap();
+    let resp = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(RequestCode::GET_MAX_OFFSET),
+            T,
+        )
+        .await
+        .unwrap();
     assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
-    assert_eq!(resp.remark.as_deref(), Some("the custom field <topic> is null"));
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some("the custom field <topic> is null")
+    );
     server.shutdown().await;
 }
 
 async fn assert_closed_by_server(raw: &mut TcpStream) {
     let mut buf = [0u8; 64];
-    let n = tokio::time::timeout(T, raw.read(&mut buf)).await.expect("server closes the connection");
+    let n = tokio::time::timeout(T, raw.read(&mut buf))
+        .await
+        .expect("server closes the connection");
     assert!(matches!(n, Ok(0) | Err(_)), "expected EOF, got {n:?}");
 }
 
@@ -225,18 +323,31 @@ async fn malformed_and_oversized_frames_close_only_that_connection() {
     let server = TestServer::start(ServerConfig::default()).await;
     // Unknown serialize type.
     let mut raw = TcpStream::connect(server.addr).await.unwrap();
-    raw.write_all(&[0, 0, 0, 6, 7, 0, 0, 2, b'{', b'}']).await.unwrap();
+    raw.write_all(&[0, 0, 0, 6, 7, 0, 0, 2, b'{', b'}'])
+        .await
+        .unwrap();
     assert_closed_by_server(&mut raw).await;
     // Broken JSON header.
     let mut raw = TcpStream::connect(server.addr).await.unwrap();
-    raw.write_all(&[0, 0, 0, 7, 0, 0, 0, 3, b'{', b'x', b'}']).await.unwrap();
+    raw.write_all(&[0, 0, 0, 7, 0, 0, 0, 3, b'{', b'x', b'}'])
+        .await
+        .unwrap();
     assert_closed_by_server(&mut raw).await;
     // A length word over 16 MiB: closed before any body is sent.
     let mut raw = TcpStream::connect(server.addr).await.unwrap();
-    raw.write_all(&(16 * 1024 * 1024u32).to_be_bytes()).await.unwrap();
+    raw.write_all(&(16 * 1024 * 1024u32).to_be_bytes())
+        .await
+        .unwrap();
     assert_closed_by_server(&mut raw).await;
     // The server still serves everyone else.
-    let resp = client().invoke(&server.addr.to_string(), max_offset_request("ok", 1, SerializeType::Json), T).await.unwrap();
+    let resp = client()
+        .invoke(
+            &server.addr.to_string(),
+            max_offset_request("ok", 1, SerializeType::Json),
+            T,
+        )
+        .await
+        .unwrap();
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
     server.shutdown().await;
 }
@@ -248,19 +359,33 @@ async fn timeouts_fail_the_call_not_the_connection() {
     let addr = server.addr.to_string();
     let start = Instant::now();
     let err = client
-        .invoke(&addr, RemotingCommand::request(RequestCode::QUERY_MESSAGE), Duration::from_millis(200))
+        .invoke(
+            &addr,
+            RemotingCommand::request(RequestCode::QUERY_MESSAGE),
+            Duration::from_millis(200),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, RemotingError::Timeout { .. }), "{err}");
     assert!(start.elapsed() < Duration::from_secs(2));
-    let resp = client.invoke(&addr, max_offset_request("T", 1, SerializeType::Json), T).await.unwrap();
+    let resp = client
+        .invoke(&addr, max_offset_request("T", 1, SerializeType::Json), T)
+        .await
+        .unwrap();
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
     // Nothing listens here: a connect error, not a hang.
     let closed_port = {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         l.local_addr().unwrap()
     };
-    let err = client.invoke(&closed_port.to_string(), RemotingCommand::request(RequestCode::HEART_BEAT), T).await.unwrap_err();
+    let err = client
+        .invoke(
+            &closed_port.to_string(),
+            RemotingCommand::request(RequestCode::HEART_BEAT),
+            T,
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, RemotingError::Connect { .. }), "{err}");
     server.shutdown().await;
 }
@@ -270,7 +395,11 @@ async fn server_calls_the_client_back_on_its_connection() {
     let server = TestServer::start(ServerConfig::default()).await;
     let client = client();
     let resp = client
-        .invoke(&server.addr.to_string(), RemotingCommand::request(RequestCode::GET_CONSUMER_RUNNING_INFO), T)
+        .invoke(
+            &server.addr.to_string(),
+            RemotingCommand::request(RequestCode::GET_CONSUMER_RUNNING_INFO),
+            T,
+        )
         .await
         .unwrap();
     assert_eq!(resp.remark.as_deref(), Some("client saw G"));
@@ -286,11 +415,17 @@ async fn connection_limit_closes_extra_connections() {
     .await;
     let client = client();
     let addr = server.addr.to_string();
-    client.invoke(&addr, max_offset_request("T", 1, SerializeType::Json), T).await.unwrap();
+    client
+        .invoke(&addr, max_offset_request("T", 1, SerializeType::Json), T)
+        .await
+        .unwrap();
     let mut second = TcpStream::connect(server.addr).await.unwrap();
     assert_closed_by_server(&mut second).await;
     // The first connection is unaffected.
-    client.invoke(&addr, max_offset_request("T", 2, SerializeType::Json), T).await.unwrap();
+    client
+        .invoke(&addr, max_offset_request("T", 2, SerializeType::Json), T)
+        .await
+        .unwrap();
     server.shutdown().await;
 }
 
@@ -302,12 +437,22 @@ async fn graceful_shutdown_answers_in_flight_requests() {
     let slow = {
         let client = client.clone();
         let addr = addr.clone();
-        tokio::spawn(async move { client.invoke(&addr, RemotingCommand::request(RequestCode::HEART_BEAT), T).await })
+        tokio::spawn(async move {
+            client
+                .invoke(&addr, RemotingCommand::request(RequestCode::HEART_BEAT), T)
+                .await
+        })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
     let server_addr = server.addr;
     server.shutdown().await;
-    let resp = slow.await.unwrap().expect("in-flight request answered before close");
+    let resp = slow
+        .await
+        .unwrap()
+        .expect("in-flight request answered before close");
     assert_eq!(resp.remark.as_deref(), Some("slow"));
-    assert!(TcpStream::connect(server_addr).await.is_err(), "listener closed");
+    assert!(
+        TcpStream::connect(server_addr).await.is_err(),
+        "listener closed"
+    );
 }

@@ -1,4 +1,6 @@
-use super::{ConsumeFromWhere, ConsumeType, DataVersion, MessageModel, MessageQueue, SubscriptionData};
+use super::{
+    ConsumeFromWhere, ConsumeType, DataVersion, MessageModel, MessageQueue, SubscriptionData,
+};
 use crate::json_object;
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
 use crate::json::{self, ToJson, WriteOptions};
-use crate::{json_object};
+use crate::json_object;
 use std::collections::BTreeMap;
 
 json_object! {
@@ -47,7 +47,11 @@ json_object! {
 impl TopicRouteData {
     /// Encodes as the name server answers a client: unquoted broker-id keys for clients older
     /// than 4.9.4 that did not ask for standard JSON, quoted (standard form) otherwise.
-    pub fn encode_for_client(&self, client_version: i32, accept_standard_json_only: bool) -> Vec<u8> {
+    pub fn encode_for_client(
+        &self,
+        client_version: i32,
+        accept_standard_json_only: bool,
+    ) -> Vec<u8> {
         let standard = accept_standard_json_only || client_version >= crate::codes::version::V4_9_4;
         json::to_string_with(&self.to_json(), WriteOptions { standard }).into_bytes()
     }

@@ -125,7 +125,9 @@ fn take_i32(data: &[u8], pos: &mut usize) -> Result<i32, crate::ProtocolError> {
 
 fn take_chunk<'a>(data: &'a [u8], pos: &mut usize) -> Result<&'a [u8], crate::ProtocolError> {
     let len = usize::try_from(take_i32(data, pos)?).map_err(|_| BAD_COMPRESSED)?;
-    let chunk = data.get(*pos..(*pos).saturating_add(len)).ok_or(BAD_COMPRESSED)?;
+    let chunk = data
+        .get(*pos..(*pos).saturating_add(len))
+        .ok_or(BAD_COMPRESSED)?;
     *pos += len;
     Ok(chunk)
 }

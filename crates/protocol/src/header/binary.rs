@@ -57,11 +57,15 @@ impl<'a> Cursor<'a> {
     }
 
     fn i16(&mut self) -> Result<i16, ProtocolError> {
-        Ok(i16::from_be_bytes(self.take(2)?.try_into().expect("took 2")))
+        Ok(i16::from_be_bytes(
+            self.take(2)?.try_into().expect("took 2"),
+        ))
     }
 
     fn i32(&mut self) -> Result<i32, ProtocolError> {
-        Ok(i32::from_be_bytes(self.take(4)?.try_into().expect("took 4")))
+        Ok(i32::from_be_bytes(
+            self.take(4)?.try_into().expect("took 4"),
+        ))
     }
 
     /// A string whose length must be non-negative and fit the header (Java checks
@@ -79,7 +83,10 @@ impl<'a> Cursor<'a> {
 
 /// Decodes a binary header.
 pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
-    let mut c = Cursor { buf: header, pos: 0 };
+    let mut c = Cursor {
+        buf: header,
+        pos: 0,
+    };
     let code = i32::from(c.i16()?);
     // Java decodes an unknown language byte to null; keep the frame.
     let language = LanguageCode::from_code(c.u8()?).unwrap_or(LanguageCode::Other);
@@ -89,7 +96,8 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
     let remark_len = c.i32()?;
     let remark = c.string(remark_len, "remark")?;
     let ext_len = c.i32()?;
-    let ext_len = usize::try_from(ext_len).map_err(|_| ProtocolError::BadHeaderField("extFields"))?;
+    let ext_len =
+        usize::try_from(ext_len).map_err(|_| ProtocolError::BadHeaderField("extFields"))?;
     let ext_fields = if ext_len == 0 {
         None
     } else {

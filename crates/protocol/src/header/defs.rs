@@ -239,7 +239,8 @@ impl SendMessageRequestHeader {
             || code == RequestCode::SEND_BATCH_MESSAGE
             || code == RequestCode::SEND_REPLY_MESSAGE_V2
         {
-            cmd.decode_header::<SendMessageRequestHeaderV2>().map(Into::into)
+            cmd.decode_header::<SendMessageRequestHeaderV2>()
+                .map(Into::into)
         } else {
             cmd.decode_header()
         }
@@ -722,10 +723,17 @@ mod tests {
 
     #[test]
     fn booleans_parse_like_java() {
-        for (text, expected) in [("true", true), ("TRUE", true), ("false", false), ("yes", false)] {
+        for (text, expected) in [
+            ("true", true),
+            ("TRUE", true),
+            ("false", false),
+            ("yes", false),
+        ] {
             let ext: ExtFields = [("isOrder", text)].into_iter().collect();
             assert_eq!(
-                GetConsumeStatsInBrokerHeader::read_from(&ext).unwrap().is_order,
+                GetConsumeStatsInBrokerHeader::read_from(&ext)
+                    .unwrap()
+                    .is_order,
                 expected
             );
         }

@@ -99,7 +99,10 @@ fn decode_ext_fields(value: Value) -> Result<Option<ExtFields>, ProtocolError> {
         match v {
             // Java drops null values when it builds the custom header.
             Value::Null => {}
-            v => ext.push(key, scalar(v).ok_or(ProtocolError::BadHeaderField("extFields"))?),
+            v => ext.push(
+                key,
+                scalar(v).ok_or(ProtocolError::BadHeaderField("extFields"))?,
+            ),
         }
     }
     Ok(Some(ext))

@@ -102,7 +102,10 @@ impl FromJson for f64 {
         match value {
             Value::Float(f) => Ok(*f),
             Value::Int(n) => Ok(*n as f64),
-            Value::Str(s) => s.trim().parse().map_err(|_| JsonError::type_error("a number")),
+            Value::Str(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| JsonError::type_error("a number")),
             _ => Err(JsonError::type_error("a number")),
         }
     }
@@ -181,7 +184,11 @@ fn members(value: &Value) -> Result<&[(Value, Value)], JsonError> {
 
 impl<K: JsonKey, V: ToJson> ToJson for BTreeMap<K, V> {
     fn to_json(&self) -> Value {
-        Value::Object(self.iter().map(|(k, v)| (k.to_key(), v.to_json())).collect())
+        Value::Object(
+            self.iter()
+                .map(|(k, v)| (k.to_key(), v.to_json()))
+                .collect(),
+        )
     }
 }
 
@@ -196,7 +203,11 @@ impl<K: JsonKey + Ord, V: FromJson> FromJson for BTreeMap<K, V> {
 
 impl<K: JsonKey, V: ToJson, S> ToJson for HashMap<K, V, S> {
     fn to_json(&self) -> Value {
-        Value::Object(self.iter().map(|(k, v)| (k.to_key(), v.to_json())).collect())
+        Value::Object(
+            self.iter()
+                .map(|(k, v)| (k.to_key(), v.to_json()))
+                .collect(),
+        )
     }
 }
 
@@ -359,8 +370,10 @@ mod tests {
 
     #[test]
     fn lenient_reads() {
-        let s: Sample =
-            from_slice(br#"{"num":"12","flag":"TRUE","addrs":{"3":"x"},"unknown":[1],"name":null}"#).unwrap();
+        let s: Sample = from_slice(
+            br#"{"num":"12","flag":"TRUE","addrs":{"3":"x"},"unknown":[1],"name":null}"#,
+        )
+        .unwrap();
         assert_eq!(s.num, 12);
         assert!(s.flag);
         assert_eq!(s.addrs.get(&3).map(String::as_str), Some("x"));
@@ -373,7 +386,10 @@ mod tests {
 
     #[test]
     fn enums_by_name_and_ordinal() {
-        assert_eq!(from_slice::<Mode>(br#""BROADCASTING""#).unwrap(), Mode::Broadcasting);
+        assert_eq!(
+            from_slice::<Mode>(br#""BROADCASTING""#).unwrap(),
+            Mode::Broadcasting
+        );
         assert_eq!(from_slice::<Mode>(b"1").unwrap(), Mode::Broadcasting);
         assert!(from_slice::<Mode>(br#""OTHER""#).is_err());
         assert!(from_slice::<Mode>(b"2").is_err());

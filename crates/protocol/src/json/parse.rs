@@ -188,7 +188,9 @@ impl Parser<'_> {
                 }
                 Some(_) => {
                     self.pos += 1;
-                    let esc = self.peek().ok_or_else(|| self.error("unterminated escape"))?;
+                    let esc = self
+                        .peek()
+                        .ok_or_else(|| self.error("unterminated escape"))?;
                     self.pos += 1;
                     let c = match esc {
                         b'"' => '"',
@@ -259,8 +261,10 @@ mod tests {
 
     #[test]
     fn parses_object_keys() {
-        let v = parse(br#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"t"}:{"maxOffset":3}}}"#)
-            .unwrap();
+        let v = parse(
+            br#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"t"}:{"maxOffset":3}}}"#,
+        )
+        .unwrap();
         let Value::Object(table) = v.get("offsetTable").unwrap() else {
             panic!("not an object")
         };
@@ -270,17 +274,30 @@ mod tests {
 
     #[test]
     fn parses_escapes_and_lenient_forms() {
-        let v = parse(br#"{a:'x\'y', "s":"\u0001\n\ud83d\ude00\u00e9", "big":9223372036854775808}"#).unwrap();
+        let v =
+            parse(br#"{a:'x\'y', "s":"\u0001\n\ud83d\ude00\u00e9", "big":9223372036854775808}"#)
+                .unwrap();
         assert_eq!(v.get("a").unwrap().as_str(), Some("x'y"));
         assert_eq!(v.get("s").unwrap().as_str(), Some("\u{1}\n😀é"));
-        assert_eq!(v.get("big"), Some(&Value::Float(9.223372036854775808e18)));
+        assert_eq!(v.get("big"), Some(&Value::Float(9.223_372_036_854_776e18)));
     }
 
     #[test]
     fn rejects_malformed_input() {
         for bad in [
-            &b""[..], b"{", b"[1,", b"{\"a\"}", b"{\"a\":1,}", b"\"abc", b"tru", b"1 2", b"{:1}",
-            b"\"\\x\"", b"\"\\u12\"", b"-", b"[1 2]",
+            &b""[..],
+            b"{",
+            b"[1,",
+            b"{\"a\"}",
+            b"{\"a\":1,}",
+            b"\"abc",
+            b"tru",
+            b"1 2",
+            b"{:1}",
+            b"\"\\x\"",
+            b"\"\\u12\"",
+            b"-",
+            b"[1 2]",
         ] {
             assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
