@@ -1,0 +1,503 @@
+//! The CommitLog: every message of every topic appended to one sequence of fixed-size
+//! segments named by their start offset.
+//!
+//! One writer at a time appends under a short lock: it assigns the physical offset, the
+//! queue offset and the store timestamp, encodes the record straight into the mapped segment
+//! and publishes the new end. Readers see only published bytes and never take that lock.
+//! Flushing happens on a thread of its own ([`crate::flush`]).
+
+use crate::config::{FlushDiskType, StoreConfig};
+use crate::flush::FlushQueue;
+use crate::segment::Segment;
+use crate::StoreError;
+use bytes::Bytes;
+use ferrocket_common::record::{self, MessageVersion, Peek, RecordHeader, RecordView};
+use ferrocket_common::{crc, sysflag};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// What a producer's message becomes in the CommitLog; the store fills in the rest.
+#[derive(Debug, Clone, Copy)]
+pub struct PutMessage<'a> {
+    pub topic: &'a str,
+    pub queue_id: i32,
+    pub flag: i32,
+    pub sys_flag: i32,
+    pub born_timestamp: i64,
+    pub born_host: SocketAddr,
+    pub store_host: SocketAddr,
+    pub reconsume_times: i32,
+    pub prepared_transaction_offset: i64,
+    pub body: &'a [u8],
+    pub properties: &'a str,
+}
+
+/// Where an appended record landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendResult {
+    pub physical_offset: u64,
+    pub size: u32,
+    /// The consume-queue offset; 0 for records that get no queue entry (prepared, rolled back).
+    pub queue_offset: i64,
+    pub store_timestamp: i64,
+}
+
+impl AppendResult {
+    pub fn end_offset(&self) -> u64 {
+        self.physical_offset + u64::from(self.size)
+    }
+}
+
+/// How a put ended; both mean the record is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutStatus {
+    PutOk,
+    /// SYNC_FLUSH: no flush covered the record within `syncFlushTimeout`.
+    FlushDiskTimeout,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PutResult {
+    pub status: PutStatus,
+    pub append: AppendResult,
+}
+
+/// What recovery found when the CommitLog was opened.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecoveryReport {
+    /// Offset just after the last valid record.
+    pub valid_end: u64,
+    pub records: u64,
+    /// Why the scan stopped where it did, when it was not clean zeroes.
+    pub stopped_by: Option<String>,
+    /// Segment files after the valid end that were deleted.
+    pub dropped_segments: Vec<PathBuf>,
+}
+
+/// A published byte range of a segment; keeps the segment mapped while alive.
+#[derive(Debug, Clone)]
+pub struct SegmentSlice {
+    segment: Arc<Segment>,
+    pos: usize,
+    len: usize,
+}
+
+impl std::ops::Deref for SegmentSlice {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.segment.read(self.pos, self.len)
+    }
+}
+
+impl AsRef<[u8]> for SegmentSlice {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl SegmentSlice {
+    /// Zero-copy `Bytes` over the mapped segment, e.g. for a pull response body.
+    pub fn into_bytes(self) -> Bytes {
+        Bytes::from_owner(self)
+    }
+}
+
+struct Writer {
+    segment: Arc<Segment>,
+    pos: usize,
+    /// topic → next queue offset per queue id.
+    queue_offsets: HashMap<String, Vec<i64>>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) segment_bytes: u64,
+    pub(crate) segments: RwLock<Vec<Arc<Segment>>>,
+    /// Records below this offset are complete and readable.
+    pub(crate) published: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn segment_for(&self, offset: u64) -> Option<Arc<Segment>> {
+        let segments = self.segments.read().expect("segments lock");
+        let idx = segments
+            .partition_point(|s| s.start_offset() <= offset)
+            .checked_sub(1)?;
+        let seg = &segments[idx];
+        (offset < seg.start_offset() + seg.len() as u64).then(|| seg.clone())
+    }
+}
+
+pub struct CommitLog {
+    dir: PathBuf,
+    config: StoreConfig,
+    shared: Arc<Shared>,
+    writer: Mutex<Writer>,
+    flush: FlushQueue,
+}
+
+impl std::fmt::Debug for CommitLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommitLog")
+            .field("dir", &self.dir)
+            .field("published", &self.max_offset())
+            .field("flushed", &self.flushed_offset())
+            .finish()
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl CommitLog {
+    /// Opens (creating if needed) the CommitLog under `config.commit_log_dir()`, recovering its
+    /// tail: the first invalid record ends the log and everything after it is removed.
+    pub fn open(config: StoreConfig) -> Result<(CommitLog, RecoveryReport), StoreError> {
+        let dir = config.commit_log_dir();
+        std::fs::create_dir_all(&dir)?;
+        let mut segments = load_segments(&dir, config.commit_log_segment_bytes)?;
+        if segments.is_empty() {
+            segments.push(Arc::new(Segment::open(
+                &dir,
+                0,
+                config.commit_log_segment_bytes,
+            )?));
+        }
+        let (report, queue_offsets, end_index, end_pos) =
+            recover(&mut segments, config.check_crc_on_recover)?;
+        let mut current = segments[end_index].clone();
+        let mut pos = end_pos;
+        if pos + record::BLANK_MIN_LEN > current.len() {
+            // The last segment is full: writing continues in a fresh one.
+            let next = current.start_offset() + current.len() as u64;
+            current = Arc::new(Segment::open(&dir, next, config.commit_log_segment_bytes)?);
+            segments.push(current.clone());
+            pos = 0;
+        }
+        let shared = Arc::new(Shared {
+            segment_bytes: config.commit_log_segment_bytes,
+            segments: RwLock::new(segments),
+            published: AtomicU64::new(report.valid_end),
+        });
+        let flush = FlushQueue::start(shared.clone(), report.valid_end, config.flush_interval);
+        let log = CommitLog {
+            dir,
+            config,
+            shared,
+            writer: Mutex::new(Writer {
+                segment: current,
+                pos,
+                queue_offsets,
+            }),
+            flush,
+        };
+        Ok((log, report))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Offset after the last readable record (the next append's offset, save for rolling).
+    pub fn max_offset(&self) -> u64 {
+        self.shared.published.load(Ordering::Acquire)
+    }
+
+    /// Start offset of the oldest segment.
+    pub fn min_offset(&self) -> u64 {
+        self.shared
+            .segments
+            .read()
+            .expect("segments lock")
+            .first()
+            .map_or(0, |s| s.start_offset())
+    }
+
+    pub fn flushed_offset(&self) -> u64 {
+        self.flush.flushed()
+    }
+
+    /// The next queue offset of `topic`/`queue_id` (its message count so far).
+    pub fn next_queue_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        let writer = self.writer.lock().expect("writer lock");
+        writer
+            .queue_offsets
+            .get(topic)
+            .and_then(|v| v.get(usize::try_from(queue_id).ok()?).copied())
+            .unwrap_or(0)
+    }
+
+    /// Appends one record to the page cache and publishes it. Does not wait for a flush.
+    pub fn append(&self, msg: &PutMessage<'_>) -> Result<AppendResult, StoreError> {
+        self.flush.check_poisoned()?;
+        if msg.body.len() > self.config.max_message_bytes {
+            return Err(StoreError::MessageTooLarge {
+                size: msg.body.len(),
+                max: self.config.max_message_bytes,
+            });
+        }
+        let queue_index = usize::try_from(msg.queue_id)
+            .map_err(|_| ferrocket_common::CodecError::BadLength(i64::from(msg.queue_id)))?;
+        let mut view = RecordView {
+            header: RecordHeader {
+                version: if msg.topic.len() > i8::MAX as usize {
+                    MessageVersion::V2
+                } else {
+                    MessageVersion::V1
+                },
+                // Computed before taking the lock: the CRC is the costliest step.
+                body_crc: crc::body_crc(msg.body),
+                queue_id: msg.queue_id,
+                flag: msg.flag,
+                queue_offset: 0,
+                physical_offset: 0,
+                sys_flag: msg.sys_flag,
+                born_timestamp: msg.born_timestamp,
+                born_host: msg.born_host,
+                store_timestamp: 0,
+                store_host: msg.store_host,
+                reconsume_times: msg.reconsume_times,
+                prepared_transaction_offset: msg.prepared_transaction_offset,
+            },
+            body: msg.body,
+            topic: msg.topic,
+            properties: msg.properties,
+        };
+        view.check_lengths()?;
+        let len = view.encoded_len();
+        if len + record::BLANK_MIN_LEN > self.shared.segment_bytes as usize {
+            return Err(StoreError::MessageTooLarge {
+                size: len,
+                max: self.shared.segment_bytes as usize - record::BLANK_MIN_LEN,
+            });
+        }
+        let dispatchable = sysflag::is_dispatchable(msg.sys_flag);
+
+        let mut writer = self.writer.lock().expect("writer lock");
+        if writer.pos + len + record::BLANK_MIN_LEN > writer.segment.len() {
+            self.roll(&mut writer)?;
+        }
+        let queue_offset = if dispatchable {
+            let offsets = match writer.queue_offsets.get_mut(msg.topic) {
+                Some(v) => v,
+                None => writer
+                    .queue_offsets
+                    .entry(msg.topic.to_owned())
+                    .or_default(),
+            };
+            if offsets.len() <= queue_index {
+                offsets.resize(queue_index + 1, 0);
+            }
+            let q = offsets[queue_index];
+            offsets[queue_index] += 1;
+            q
+        } else {
+            0
+        };
+        let physical_offset = writer.segment.start_offset() + writer.pos as u64;
+        view.header.queue_offset = queue_offset;
+        view.header.physical_offset = physical_offset as i64;
+        view.header.store_timestamp = now_ms();
+        let mut out = writer.segment.unpublished_mut(writer.pos, len);
+        view.encode_into(&mut out)?;
+        writer.pos += len;
+        self.shared
+            .published
+            .store(physical_offset + len as u64, Ordering::Release);
+        Ok(AppendResult {
+            physical_offset,
+            size: len as u32,
+            queue_offset,
+            store_timestamp: view.header.store_timestamp,
+        })
+    }
+
+    /// Closes the current segment with the blank marker and continues in a new one.
+    fn roll(&self, writer: &mut Writer) -> Result<(), StoreError> {
+        let remaining = writer.segment.len() - writer.pos;
+        let mut out = writer
+            .segment
+            .unpublished_mut(writer.pos, record::BLANK_MIN_LEN);
+        record::encode_blank(&mut out, remaining);
+        let next_start = writer.segment.start_offset() + writer.segment.len() as u64;
+        let next = Arc::new(Segment::open(
+            &self.dir,
+            next_start,
+            self.shared.segment_bytes,
+        )?);
+        self.shared
+            .segments
+            .write()
+            .expect("segments lock")
+            .push(next.clone());
+        self.shared.published.store(next_start, Ordering::Release);
+        writer.segment = next;
+        writer.pos = 0;
+        Ok(())
+    }
+
+    /// Appends and, under SYNC_FLUSH, waits for a flush covering the record.
+    pub async fn put(&self, msg: &PutMessage<'_>) -> Result<PutResult, StoreError> {
+        let append = self.append(msg)?;
+        let status = match self.config.flush_disk_type {
+            FlushDiskType::AsyncFlush => PutStatus::PutOk,
+            FlushDiskType::SyncFlush => {
+                let done = self.flush.request(append.end_offset())?;
+                match tokio::time::timeout(self.config.sync_flush_timeout, done).await {
+                    Ok(Ok(Ok(()))) => PutStatus::PutOk,
+                    Ok(Ok(Err(reason))) => return Err(StoreError::Poisoned(reason)),
+                    Ok(Err(_)) => return Err(StoreError::ShutDown),
+                    Err(_) => PutStatus::FlushDiskTimeout,
+                }
+            }
+        };
+        Ok(PutResult { status, append })
+    }
+
+    /// Flushes everything appended so far and waits for it.
+    pub async fn flush_all(&self) -> Result<(), StoreError> {
+        let done = self.flush.request(self.max_offset())?;
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(reason)) => Err(StoreError::Poisoned(reason)),
+            Err(_) => Err(StoreError::ShutDown),
+        }
+    }
+
+    /// `len` published bytes at `offset`, or `None` if any of them is not readable.
+    pub fn read(&self, offset: u64, len: usize) -> Option<SegmentSlice> {
+        if offset + len as u64 > self.max_offset() {
+            return None;
+        }
+        let segment = self.shared.segment_for(offset)?;
+        let pos = (offset - segment.start_offset()) as usize;
+        (pos + len <= segment.len()).then_some(SegmentSlice { segment, pos, len })
+    }
+
+    /// The whole record starting at `offset`.
+    pub fn record_at(&self, offset: u64) -> Option<SegmentSlice> {
+        let head = self.read(offset, 8)?;
+        match record::peek(&head) {
+            Peek::Message { total_size } if total_size > 0 => {
+                self.read(offset, total_size as usize)
+            }
+            _ => None,
+        }
+    }
+
+    /// Test hook: the next flush fails as if `fdatasync` had returned EIO.
+    #[doc(hidden)]
+    pub fn inject_flush_failure(&self) {
+        self.flush.inject_failure();
+    }
+
+    /// Flushes everything and stops the flusher.
+    pub fn shutdown(&self) -> Result<(), StoreError> {
+        self.flush.shutdown()
+    }
+}
+
+/// Opens every segment file of `dir`, oldest first.
+fn load_segments(dir: &Path, segment_bytes: u64) -> Result<Vec<Arc<Segment>>, StoreError> {
+    let mut starts = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()) {
+            starts.push(name.parse::<u64>().expect("20 digits fit u64"));
+        } else {
+            tracing::warn!(
+                file = name,
+                "ignoring unexpected file in the commitlog directory"
+            );
+        }
+    }
+    starts.sort_unstable();
+    starts
+        .into_iter()
+        .map(|start| Ok(Arc::new(Segment::open(dir, start, segment_bytes)?)))
+        .collect()
+}
+
+type QueueOffsets = HashMap<String, Vec<i64>>;
+
+/// Scans every segment for the end of valid data, rebuilding the next queue offsets, and
+/// removes what lies beyond. Returns the report, the offsets, and the segment index and
+/// position where writing continues.
+fn recover(
+    segments: &mut Vec<Arc<Segment>>,
+    check_crc: bool,
+) -> Result<(RecoveryReport, QueueOffsets, usize, usize), StoreError> {
+    let mut report = RecoveryReport::default();
+    let mut offsets: QueueOffsets = HashMap::new();
+    let mut end = (0usize, 0usize);
+    'segments: for (index, seg) in segments.iter().enumerate() {
+        if index > 0
+            && seg.start_offset()
+                != segments[index - 1].start_offset() + segments[index - 1].len() as u64
+        {
+            report.stopped_by = Some(format!("gap before segment {}", seg.path().display()));
+            break;
+        }
+        let mut pos = 0usize;
+        end = (index, 0);
+        loop {
+            if pos + record::BLANK_MIN_LEN > seg.len() {
+                continue 'segments;
+            }
+            let rest = seg.read(pos, seg.len() - pos);
+            match record::peek(rest) {
+                Peek::Blank { .. } => continue 'segments,
+                Peek::Message { .. } => match RecordView::decode(rest, check_crc) {
+                    Ok(view) => {
+                        if sysflag::is_dispatchable(view.header.sys_flag) {
+                            let qid = usize::try_from(view.header.queue_id).unwrap_or(0);
+                            let v = offsets.entry(view.topic.to_owned()).or_default();
+                            if v.len() <= qid {
+                                v.resize(qid + 1, 0);
+                            }
+                            v[qid] = v[qid].max(view.header.queue_offset + 1);
+                        }
+                        pos += view.encoded_len();
+                        end = (index, pos);
+                        report.records += 1;
+                    }
+                    Err(e) => {
+                        report.stopped_by = Some(format!(
+                            "invalid record at {}: {e}",
+                            seg.start_offset() + pos as u64
+                        ));
+                        break 'segments;
+                    }
+                },
+                Peek::Other => {
+                    if rest[..record::BLANK_MIN_LEN].iter().any(|&b| b != 0) {
+                        report.stopped_by =
+                            Some(format!("garbage at {}", seg.start_offset() + pos as u64));
+                    }
+                    break 'segments;
+                }
+            }
+        }
+    }
+    let (end_index, end_pos) = end;
+    report.valid_end = segments[end_index].start_offset() + end_pos as u64;
+    // Everything after the valid end goes: the rest of its segment and all later segments.
+    segments[end_index].zero_from(end_pos)?;
+    for seg in segments.drain(end_index + 1..) {
+        report.dropped_segments.push(seg.path().to_owned());
+        let path = seg.path().to_owned();
+        drop(seg);
+        std::fs::remove_file(&path)?;
+    }
+    if report.stopped_by.is_some() || !report.dropped_segments.is_empty() {
+        tracing::warn!(?report, "commitlog recovery truncated the tail");
+    }
+    Ok((report, offsets, end_index, end_pos))
+}

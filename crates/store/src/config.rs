@@ -1,0 +1,135 @@
+//! Store settings, read under the Java `MessageStoreConfig` key names.
+
+use std::path::PathBuf;
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushDiskType {
+    /// The put returns once the record is in the page cache; a background task flushes.
+    AsyncFlush,
+    /// The put returns once an fdatasync covering it has returned.
+    SyncFlush,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    /// `storePathRootDir`: holds `commitlog/`, `consumequeue/`, `index/`, `checkpoint`, `abort`.
+    pub root_dir: PathBuf,
+    /// `mappedFileSizeCommitLog`, bytes per CommitLog segment (1 GiB).
+    pub commit_log_segment_bytes: u64,
+    /// `flushDiskType`.
+    pub flush_disk_type: FlushDiskType,
+    /// `syncFlushTimeout`: a SYNC_FLUSH put not flushed by then reports FLUSH_DISK_TIMEOUT.
+    pub sync_flush_timeout: Duration,
+    /// `flushIntervalCommitLog`: the ASYNC_FLUSH background flush period.
+    pub flush_interval: Duration,
+    /// `maxMessageSize`: largest body accepted, bytes.
+    pub max_message_bytes: usize,
+    /// `checkCRCOnRecover`.
+    pub check_crc_on_recover: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            root_dir: PathBuf::from("store"),
+            commit_log_segment_bytes: 1 << 30,
+            flush_disk_type: FlushDiskType::AsyncFlush,
+            sync_flush_timeout: Duration::from_secs(5),
+            flush_interval: Duration::from_millis(500),
+            max_message_bytes: 4 * 1024 * 1024,
+            check_crc_on_recover: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    #[error("invalid value `{value}` for `{key}`: {reason}")]
+    Invalid {
+        key: String,
+        value: String,
+        reason: &'static str,
+    },
+}
+
+impl StoreConfig {
+    pub fn commit_log_dir(&self) -> PathBuf {
+        self.root_dir.join("commitlog")
+    }
+
+    /// Applies one `key=value` setting. Returns `Ok(false)` for a key the store does not know
+    /// (the caller warns), an error naming the key for a value it cannot use.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<bool, ConfigError> {
+        let invalid = |reason| ConfigError::Invalid {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            reason,
+        };
+        let millis = || {
+            value
+                .trim()
+                .parse::<u64>()
+                .map(Duration::from_millis)
+                .map_err(|_| invalid("expected milliseconds"))
+        };
+        match key {
+            "storePathRootDir" => self.root_dir = PathBuf::from(value.trim()),
+            "mappedFileSizeCommitLog" => {
+                let bytes: u64 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| invalid("expected a byte count"))?;
+                if bytes < 4096 {
+                    return Err(invalid("must be at least 4096"));
+                }
+                self.commit_log_segment_bytes = bytes;
+            }
+            "flushDiskType" => {
+                self.flush_disk_type = match value.trim() {
+                    "ASYNC_FLUSH" => FlushDiskType::AsyncFlush,
+                    "SYNC_FLUSH" => FlushDiskType::SyncFlush,
+                    _ => return Err(invalid("expected ASYNC_FLUSH or SYNC_FLUSH")),
+                }
+            }
+            "syncFlushTimeout" => self.sync_flush_timeout = millis()?,
+            "flushIntervalCommitLog" => self.flush_interval = millis()?,
+            "maxMessageSize" => {
+                self.max_message_bytes = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| invalid("expected a byte count"))?
+            }
+            "checkCRCOnRecover" => {
+                self.check_crc_on_recover = match value.trim() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(invalid("expected true or false")),
+                }
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_keys_and_errors() {
+        let mut c = StoreConfig::default();
+        assert_eq!(c.set("flushDiskType", "SYNC_FLUSH"), Ok(true));
+        assert_eq!(c.flush_disk_type, FlushDiskType::SyncFlush);
+        assert_eq!(c.set("mappedFileSizeCommitLog", "65536"), Ok(true));
+        assert_eq!(c.commit_log_segment_bytes, 65536);
+        assert_eq!(c.set("syncFlushTimeout", "100"), Ok(true));
+        assert_eq!(c.sync_flush_timeout, Duration::from_millis(100));
+        assert_eq!(c.set("noSuchKey", "1"), Ok(false));
+        let err = c.set("flushDiskType", "SOMETIMES").unwrap_err();
+        assert!(err.to_string().contains("flushDiskType"));
+        assert!(c.set("mappedFileSizeCommitLog", "12").is_err());
+    }
+}

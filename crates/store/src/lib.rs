@@ -1,0 +1,20 @@
+//! The message store: what the broker keeps on disk, with no network code.
+//!
+//! So far this crate owns the CommitLog ([`commitlog`]): fixed-size memory-mapped segments
+//! ([`segment`]) in RocketMQ's naming and record format, one short-lock writer that assigns
+//! physical offsets, queue offsets and store timestamps, group-commit flushing for
+//! SYNC_FLUSH and periodic flushing for ASYNC_FLUSH ([`flush`]), zero-copy reads, and tail
+//! recovery that truncates a torn or corrupted end. Settings use the Java key names
+//! ([`config`]).
+
+pub mod commitlog;
+pub mod config;
+mod error;
+mod flush;
+pub mod segment;
+
+pub use commitlog::{
+    AppendResult, CommitLog, PutMessage, PutResult, PutStatus, RecoveryReport, SegmentSlice,
+};
+pub use config::{FlushDiskType, StoreConfig};
+pub use error::StoreError;

@@ -1,0 +1,151 @@
+//! A fixed-size, memory-mapped file: one CommitLog segment.
+//!
+//! The only `unsafe` of the store lives here. The mapping is shared between one writer (which
+//! copies records into bytes at or after the write position, under the CommitLog's writer
+//! lock) and any number of readers (which only read bytes below the published write position).
+//! Published bytes are never written again while the segment is open, so readers and the
+//! writer never touch the same bytes at the same time.
+#![allow(unsafe_code)]
+
+use memmap2::MmapMut;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug)]
+pub struct Segment {
+    path: PathBuf,
+    start_offset: u64,
+    len: usize,
+    file: File,
+    mmap: MmapMut,
+    ptr: *mut u8,
+}
+
+// SAFETY: `ptr` points into `mmap`, which lives as long as the segment. Concurrent access
+// follows the discipline in the module doc: disjoint writes under the writer lock, reads only
+// of published (no longer written) bytes.
+unsafe impl Send for Segment {}
+// SAFETY: as above.
+unsafe impl Sync for Segment {}
+
+/// The 20-digit file name of a segment starting at `offset` (`UtilAll.offset2FileName`).
+pub fn file_name(offset: u64) -> String {
+    format!("{offset:020}")
+}
+
+impl Segment {
+    /// Opens or creates the segment file at full size (sparse: unwritten bytes read as zero).
+    pub fn open(dir: &Path, start_offset: u64, len: u64) -> io::Result<Segment> {
+        let path = dir.join(file_name(start_offset));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        let actual = file.metadata()?.len();
+        if actual == 0 {
+            file.set_len(len)?;
+        } else if actual != len {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} is {actual} bytes, expected the segment size {len}",
+                    path.display()
+                ),
+            ));
+        }
+        let len = usize::try_from(len)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "segment too large"))?;
+        // SAFETY: the file is opened read-write and sized to `len`; nothing else in this
+        // process truncates it while mapped (deletion unmaps first by dropping the segment).
+        let mut mmap = unsafe { MmapMut::map_mut(&file)? };
+        let ptr = mmap.as_mut_ptr();
+        Ok(Segment {
+            path,
+            start_offset,
+            len,
+            file,
+            mmap,
+            ptr,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn start_offset(&self) -> u64 {
+        self.start_offset
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Copies `data` to `pos`.
+    ///
+    /// The caller must hold the writer's exclusive right to `pos..pos+data.len()`: those bytes
+    /// are not yet published to readers and no other write covers them.
+    pub fn write_at(&self, pos: usize, data: &[u8]) {
+        assert!(
+            pos.checked_add(data.len())
+                .is_some_and(|end| end <= self.len),
+            "write past segment end"
+        );
+        // SAFETY: bounds checked above; exclusivity of the range is the caller's contract.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr.add(pos), data.len()) }
+    }
+
+    /// A mutable view of unpublished bytes, for encoding a record in place.
+    ///
+    /// Same contract as [`write_at`](Self::write_at).
+    #[allow(clippy::mut_from_ref)]
+    pub fn unpublished_mut(&self, pos: usize, len: usize) -> &mut [u8] {
+        assert!(
+            pos.checked_add(len).is_some_and(|end| end <= self.len),
+            "range past segment end"
+        );
+        // SAFETY: bounds checked; the range is exclusively the writer's until it is published.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(pos), len) }
+    }
+
+    /// Bytes `pos..pos+len`, which must lie below the published write position.
+    pub fn read(&self, pos: usize, len: usize) -> &[u8] {
+        assert!(
+            pos.checked_add(len).is_some_and(|end| end <= self.len),
+            "read past segment end"
+        );
+        // SAFETY: bounds checked; published bytes are not written while readers may see them.
+        unsafe { std::slice::from_raw_parts(self.ptr.add(pos), len) }
+    }
+
+    /// Writes dirty pages of `from..to` to disk and waits (msync + fdatasync semantics).
+    pub fn flush(&self, from: usize, to: usize) -> io::Result<()> {
+        if to > from {
+            self.mmap.flush_range(from, to - from)?;
+        }
+        Ok(())
+    }
+
+    /// Zeroes `from..` so a later scan stops there (recovery truncation): shrinking the file
+    /// drops those pages and growing it back leaves a sparse, zero-filled tail, without
+    /// touching up to a gigabyte of memory. Needs exclusive access to the segment.
+    pub fn zero_from(&self, from: usize) -> io::Result<()> {
+        if from < self.len {
+            self.file.set_len(from as u64)?;
+            self.file.set_len(self.len as u64)?;
+            self.file.sync_all()?;
+        }
+        Ok(())
+    }
+
+    pub fn sync_metadata(&self) -> io::Result<()> {
+        self.file.sync_all()
+    }
+}

@@ -1,0 +1,304 @@
+//! CommitLog behaviour on real files in a temporary directory.
+
+use ferrocket_common::record::{self, Peek, RecordView};
+use ferrocket_common::sysflag;
+use ferrocket_store::{CommitLog, FlushDiskType, PutMessage, PutStatus, StoreConfig, StoreError};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "ferrocket-store-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn config(dir: &TempDir, segment: u64, flush: FlushDiskType) -> StoreConfig {
+    StoreConfig {
+        root_dir: dir.0.clone(),
+        commit_log_segment_bytes: segment,
+        flush_disk_type: flush,
+        ..StoreConfig::default()
+    }
+}
+
+fn message<'a>(
+    topic: &'a str,
+    queue_id: i32,
+    body: &'a [u8],
+    properties: &'a str,
+) -> PutMessage<'a> {
+    PutMessage {
+        topic,
+        queue_id,
+        flag: 0,
+        sys_flag: 0,
+        born_timestamp: 1_700_000_000_000,
+        born_host: "10.0.0.5:50000".parse().unwrap(),
+        store_host: "10.0.0.1:10911".parse().unwrap(),
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        body,
+        properties,
+    }
+}
+
+#[test]
+fn appended_record_equals_the_common_encoding() {
+    let dir = TempDir::new();
+    let (log, report) =
+        CommitLog::open(config(&dir, 64 * 1024, FlushDiskType::AsyncFlush)).unwrap();
+    assert_eq!(report.valid_end, 0);
+    let msg = message("TopicTest", 2, b"hello", "TAGS\u{1}A\u{2}KEYS\u{1}k1");
+    let first = log.append(&msg).unwrap();
+    let second = log.append(&msg).unwrap();
+    assert_eq!(first.physical_offset, 0);
+    assert_eq!(second.physical_offset, u64::from(first.size));
+    assert_eq!((first.queue_offset, second.queue_offset), (0, 1));
+    let bytes = log.record_at(second.physical_offset).unwrap();
+    let view = RecordView::decode(&bytes, true).unwrap();
+    assert_eq!(view.header.physical_offset as u64, second.physical_offset);
+    assert_eq!(view.header.queue_offset, 1);
+    assert_eq!(view.header.store_timestamp, second.store_timestamp);
+    assert_eq!(
+        (view.topic, view.body, view.properties),
+        ("TopicTest", &b"hello"[..], msg.properties)
+    );
+    // The stored bytes are exactly what the common codec writes for those fields.
+    assert_eq!(&view.encode_to_vec().unwrap()[..], &bytes[..]);
+    assert_eq!(log.next_queue_offset("TopicTest", 2), 2);
+    assert_eq!(log.next_queue_offset("TopicTest", 0), 0);
+    assert!(
+        log.read(log.max_offset(), 1).is_none(),
+        "nothing readable past the end"
+    );
+}
+
+#[test]
+fn segments_roll_with_a_blank_marker_and_java_names() {
+    let dir = TempDir::new();
+    let segment = 4096u64;
+    let (log, _) = CommitLog::open(config(&dir, segment, FlushDiskType::AsyncFlush)).unwrap();
+    let body = [7u8; 300];
+    let results: Vec<_> = (0..40)
+        .map(|_| log.append(&message("T", 0, &body, "")).unwrap())
+        .collect();
+    let size = u64::from(results[0].size);
+    let per_segment = (segment - 8) / size; // a record never leaves less than 8 bytes for the marker
+    assert_eq!(
+        results[per_segment as usize].physical_offset, segment,
+        "first record of segment 2"
+    );
+    for r in &results {
+        assert!(
+            r.physical_offset % segment + u64::from(r.size) + 8 <= segment,
+            "record never spans segments"
+        );
+        assert!(log.record_at(r.physical_offset).is_some());
+    }
+    let blank_at = per_segment * size;
+    let blank = log.read(blank_at, 8).unwrap();
+    assert_eq!(
+        record::peek(&blank),
+        Peek::Blank {
+            total_size: (segment - blank_at) as i32
+        }
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.0.join("commitlog"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names[0], "00000000000000000000");
+    assert_eq!(names[1], "00000000000000004096");
+    for name in &names {
+        assert_eq!(
+            std::fs::metadata(dir.0.join("commitlog").join(name))
+                .unwrap()
+                .len(),
+            segment
+        );
+    }
+    assert_eq!(results.last().unwrap().queue_offset, 39);
+}
+
+#[test]
+fn prepared_and_rolled_back_records_get_no_queue_offset() {
+    let dir = TempDir::new();
+    let (log, _) = CommitLog::open(config(&dir, 64 * 1024, FlushDiskType::AsyncFlush)).unwrap();
+    let mut m = message("T", 0, b"x", "");
+    log.append(&m).unwrap();
+    m.sys_flag = sysflag::TRANSACTION_PREPARED_TYPE;
+    assert_eq!(log.append(&m).unwrap().queue_offset, 0);
+    m.sys_flag = sysflag::TRANSACTION_ROLLBACK_TYPE;
+    assert_eq!(log.append(&m).unwrap().queue_offset, 0);
+    m.sys_flag = sysflag::TRANSACTION_COMMIT_TYPE;
+    assert_eq!(log.append(&m).unwrap().queue_offset, 1);
+    m.queue_id = -1;
+    assert!(log.append(&m).is_err(), "negative queue id refused");
+}
+
+#[test]
+fn oversized_messages_are_refused() {
+    let dir = TempDir::new();
+    let mut cfg = config(&dir, 64 * 1024, FlushDiskType::AsyncFlush);
+    cfg.max_message_bytes = 1000;
+    let (log, _) = CommitLog::open(cfg).unwrap();
+    let big = vec![0u8; 1001];
+    assert!(matches!(
+        log.append(&message("T", 0, &big, "")),
+        Err(StoreError::MessageTooLarge { .. })
+    ));
+    assert_eq!(log.max_offset(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_flush_puts_complete_after_a_covering_flush() {
+    let dir = TempDir::new();
+    let (log, _) = CommitLog::open(config(&dir, 1 << 20, FlushDiskType::SyncFlush)).unwrap();
+    let log = Arc::new(log);
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = format!("message {i}");
+            let r = log
+                .put(&message("T", i % 4, body.as_bytes(), ""))
+                .await
+                .unwrap();
+            assert_eq!(r.status, PutStatus::PutOk);
+            assert!(
+                log.flushed_offset() >= r.append.end_offset(),
+                "acknowledged before flushed"
+            );
+            r.append
+        }));
+    }
+    let mut ends = Vec::new();
+    for t in tasks {
+        ends.push(t.await.unwrap().end_offset());
+    }
+    assert_eq!(ends.iter().max().copied(), Some(log.max_offset()));
+    log.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_flush_poisons_the_log() {
+    let dir = TempDir::new();
+    let (log, _) = CommitLog::open(config(&dir, 1 << 20, FlushDiskType::SyncFlush)).unwrap();
+    log.put(&message("T", 0, b"durable", "")).await.unwrap();
+    log.inject_flush_failure();
+    let err = log
+        .put(&message("T", 0, b"not durable", ""))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Poisoned(_)), "{err}");
+    let err = log.append(&message("T", 0, b"later", "")).unwrap_err();
+    assert!(
+        err.to_string().contains("injected fdatasync failure"),
+        "{err}"
+    );
+    // Reads still work.
+    assert!(log.record_at(0).is_some());
+}
+
+#[test]
+fn reopen_after_clean_shutdown_continues_where_it_stopped() {
+    let dir = TempDir::new();
+    let cfg = config(&dir, 4096, FlushDiskType::AsyncFlush);
+    let (log, _) = CommitLog::open(cfg.clone()).unwrap();
+    for i in 0..30 {
+        log.append(&message("T", i % 3, &[1u8; 200], "")).unwrap();
+    }
+    let end = log.max_offset();
+    log.shutdown().unwrap();
+    drop(log);
+    let (log, report) = CommitLog::open(cfg).unwrap();
+    assert_eq!(report.valid_end, end);
+    assert_eq!(report.records, 30);
+    assert_eq!(report.stopped_by, None);
+    assert_eq!(log.next_queue_offset("T", 0), 10);
+    let next = log.append(&message("T", 0, b"after", "")).unwrap();
+    assert_eq!(next.queue_offset, 10);
+    assert!(next.physical_offset >= end);
+}
+
+fn damage_and_recover(damage: impl Fn(&mut Vec<u8>, usize)) {
+    let dir = TempDir::new();
+    let cfg = config(&dir, 64 * 1024, FlushDiskType::AsyncFlush);
+    let (log, _) = CommitLog::open(cfg.clone()).unwrap();
+    let mut last = None;
+    for i in 0..10u8 {
+        last = Some(
+            log.append(&message("T", 0, &[i; 100], "KEYS\u{1}k"))
+                .unwrap(),
+        );
+    }
+    let last = last.unwrap();
+    log.shutdown().unwrap();
+    drop(log);
+    let path = dir.0.join("commitlog").join("00000000000000000000");
+    let mut bytes = std::fs::read(&path).unwrap();
+    damage(&mut bytes, last.physical_offset as usize);
+    std::fs::write(&path, &bytes).unwrap();
+
+    let (log, report) = CommitLog::open(cfg).unwrap();
+    assert_eq!(
+        report.valid_end, last.physical_offset,
+        "exactly the damaged record is cut"
+    );
+    assert_eq!(report.records, 9);
+    assert!(report.stopped_by.is_some());
+    assert!(log.record_at(last.physical_offset).is_none());
+    let again = log.append(&message("T", 0, b"new", "")).unwrap();
+    assert_eq!(again.physical_offset, last.physical_offset);
+    assert_eq!(again.queue_offset, 9);
+    // Nothing of the damage survives past the new record.
+    let after = (again.physical_offset + u64::from(again.size)) as usize;
+    log.shutdown().unwrap();
+    drop(log);
+    let on_disk = std::fs::read(dir.0.join("commitlog").join("00000000000000000000")).unwrap();
+    let damaged_end = last.physical_offset as usize + 600;
+    assert!(
+        on_disk[after..damaged_end].iter().all(|&b| b == 0),
+        "damaged bytes left behind"
+    );
+}
+
+#[test]
+fn recovery_cuts_a_torn_record() {
+    damage_and_recover(|bytes, at| {
+        let size = i32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        bytes[at + size / 2..at + size].fill(0);
+    });
+}
+
+#[test]
+fn recovery_cuts_a_corrupted_body() {
+    damage_and_recover(|bytes, at| bytes[at + 90] ^= 0xFF);
+}
+
+#[test]
+fn recovery_cuts_garbage() {
+    damage_and_recover(|bytes, at| {
+        for (i, b) in bytes[at..at + 500].iter_mut().enumerate() {
+            *b = (i * 7 + 3) as u8;
+        }
+    });
+}
