@@ -10,7 +10,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn temp_root(name: &str) -> std::path::PathBuf {
-    let root = std::env::current_dir().unwrap().join("target").join(format!("bench-store-{name}-{}", std::process::id()));
+    let root = std::env::current_dir()
+        .unwrap()
+        .join("target")
+        .join(format!("bench-store-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     root
 }
@@ -130,7 +133,11 @@ fn main() {
     async_single_putter(1024);
     let fsync = fdatasync_latency(&temp_root("probe"));
     println!("fdatasync latency (median of 50, 1 KiB appends): {fsync:?}");
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     for putters in [1, 16, 64, 1024] {
         sync_putters(&runtime, putters, fsync);
     }
