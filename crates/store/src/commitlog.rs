@@ -12,7 +12,7 @@ use crate::segment::Segment;
 use crate::StoreError;
 use bytes::Bytes;
 use ferrocket_common::record::{self, MessageVersion, Peek, RecordHeader, RecordView};
-use ferrocket_common::{crc, sysflag};
+use ferrocket_common::{crc, properties, sysflag, tag};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -34,6 +34,42 @@ pub struct PutMessage<'a> {
     pub prepared_transaction_offset: i64,
     pub body: &'a [u8],
     pub properties: &'a str,
+}
+
+/// What the CommitLog tells the derived indexes about a stored record.
+#[derive(Debug, Clone, Copy)]
+pub struct DispatchRequest<'a> {
+    pub topic: &'a str,
+    pub queue_id: i32,
+    pub queue_offset: i64,
+    pub physical_offset: u64,
+    pub size: u32,
+    pub tags_code: i64,
+    pub store_timestamp: i64,
+    pub sys_flag: i32,
+    pub properties: &'a str,
+}
+
+/// Builds derived data (consume queues) from records in CommitLog order. Called under the
+/// writer lock for every record that gets a queue offset, and again for every valid record
+/// when the log is opened: it must skip what it already has.
+pub trait Dispatcher: Send + Sync {
+    fn dispatch(&self, request: &DispatchRequest<'_>) -> std::io::Result<()>;
+    /// The CommitLog now ends at `end`: forget anything that points at or past it.
+    fn truncate_beyond(&self, end: u64) -> std::io::Result<()>;
+}
+
+/// A dispatcher that keeps nothing (a bare CommitLog).
+#[derive(Debug, Default)]
+pub struct NoDispatch;
+
+impl Dispatcher for NoDispatch {
+    fn dispatch(&self, _: &DispatchRequest<'_>) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn truncate_beyond(&self, _: u64) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Where an appended record landed.
@@ -137,6 +173,7 @@ pub struct CommitLog {
     shared: Arc<Shared>,
     writer: Mutex<Writer>,
     flush: FlushQueue,
+    dispatcher: Arc<dyn Dispatcher>,
 }
 
 impl std::fmt::Debug for CommitLog {
@@ -159,6 +196,14 @@ impl CommitLog {
     /// Opens (creating if needed) the CommitLog under `config.commit_log_dir()`, recovering its
     /// tail: the first invalid record ends the log and everything after it is removed.
     pub fn open(config: StoreConfig) -> Result<(CommitLog, RecoveryReport), StoreError> {
+        Self::open_with(config, Arc::new(NoDispatch))
+    }
+
+    /// Opens the CommitLog and brings `dispatcher` up to date with every valid record.
+    pub fn open_with(
+        config: StoreConfig,
+        dispatcher: Arc<dyn Dispatcher>,
+    ) -> Result<(CommitLog, RecoveryReport), StoreError> {
         let dir = config.commit_log_dir();
         std::fs::create_dir_all(&dir)?;
         let mut segments = load_segments(&dir, config.commit_log_segment_bytes)?;
@@ -169,8 +214,12 @@ impl CommitLog {
                 config.commit_log_segment_bytes,
             )?));
         }
-        let (report, queue_offsets, end_index, end_pos) =
-            recover(&mut segments, config.check_crc_on_recover)?;
+        let (report, queue_offsets, end_index, end_pos) = recover(
+            &mut segments,
+            config.check_crc_on_recover,
+            dispatcher.as_ref(),
+        )?;
+        dispatcher.truncate_beyond(report.valid_end)?;
         let mut current = segments[end_index].clone();
         let mut pos = end_pos;
         if pos + record::BLANK_MIN_LEN > current.len() {
@@ -196,6 +245,7 @@ impl CommitLog {
                 queue_offsets,
             }),
             flush,
+            dispatcher,
         };
         Ok((log, report))
     }
@@ -278,6 +328,7 @@ impl CommitLog {
             });
         }
         let dispatchable = sysflag::is_dispatchable(msg.sys_flag);
+        let tags_code = tag::tags_code(properties::find(msg.properties, properties::keys::TAGS));
 
         let mut writer = self.writer.lock().expect("writer lock");
         if writer.pos + len + record::BLANK_MIN_LEN > writer.segment.len() {
@@ -310,6 +361,20 @@ impl CommitLog {
         self.shared
             .published
             .store(physical_offset + len as u64, Ordering::Release);
+        if dispatchable {
+            // Still under the lock: units reach each queue in offset order.
+            self.dispatcher.dispatch(&DispatchRequest {
+                topic: msg.topic,
+                queue_id: msg.queue_id,
+                queue_offset,
+                physical_offset,
+                size: len as u32,
+                tags_code,
+                store_timestamp: view.header.store_timestamp,
+                sys_flag: msg.sys_flag,
+                properties: msg.properties,
+            })?;
+        }
         Ok(AppendResult {
             physical_offset,
             size: len as u32,
@@ -433,6 +498,7 @@ type QueueOffsets = HashMap<String, Vec<i64>>;
 fn recover(
     segments: &mut Vec<Arc<Segment>>,
     check_crc: bool,
+    dispatcher: &dyn Dispatcher,
 ) -> Result<(RecoveryReport, QueueOffsets, usize, usize), StoreError> {
     let mut report = RecoveryReport::default();
     let mut offsets: QueueOffsets = HashMap::new();
@@ -463,6 +529,20 @@ fn recover(
                                 v.resize(qid + 1, 0);
                             }
                             v[qid] = v[qid].max(view.header.queue_offset + 1);
+                            dispatcher.dispatch(&DispatchRequest {
+                                topic: view.topic,
+                                queue_id: view.header.queue_id,
+                                queue_offset: view.header.queue_offset,
+                                physical_offset: seg.start_offset() + pos as u64,
+                                size: view.encoded_len() as u32,
+                                tags_code: tag::tags_code(properties::find(
+                                    view.properties,
+                                    properties::keys::TAGS,
+                                )),
+                                store_timestamp: view.header.store_timestamp,
+                                sys_flag: view.header.sys_flag,
+                                properties: view.properties,
+                            })?;
                         }
                         pos += view.encoded_len();
                         end = (index, pos);

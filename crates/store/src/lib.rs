@@ -4,17 +4,23 @@
 //! ([`segment`]) in RocketMQ's naming and record format, one short-lock writer that assigns
 //! physical offsets, queue offsets and store timestamps, group-commit flushing for
 //! SYNC_FLUSH and periodic flushing for ASYNC_FLUSH ([`flush`]), zero-copy reads, and tail
-//! recovery that truncates a torn or corrupted end. Settings use the Java key names
-//! ([`config`]).
+//! recovery that truncates a torn or corrupted end; the consume queues ([`consume_queue`])
+//! built from it; and the [`message_store`] that reads by queue with Java's statuses.
+//! Settings use the Java key names ([`config`]).
 
 pub mod commitlog;
 pub mod config;
+pub mod consume_queue;
 mod error;
 mod flush;
+pub mod message_store;
 pub mod segment;
 
 pub use commitlog::{
-    AppendResult, CommitLog, PutMessage, PutResult, PutStatus, RecoveryReport, SegmentSlice,
+    AppendResult, CommitLog, DispatchRequest, Dispatcher, PutMessage, PutResult, PutStatus,
+    RecoveryReport, SegmentSlice,
 };
 pub use config::{FlushDiskType, StoreConfig};
+pub use consume_queue::{ConsumeQueue, CqUnit};
 pub use error::StoreError;
+pub use message_store::{GetMessageResult, GetMessageStatus, MessageStore};

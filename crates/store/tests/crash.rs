@@ -1,10 +1,10 @@
 //! Crash test: a child process appends with SYNC_FLUSH and reports every acknowledged
 //! record; the parent kills it with SIGKILL at random moments, reopens the store and checks
-//! that every acknowledged record is there, byte for byte, and that appends continue after
-//! the last valid record. Bounded: 20 rounds of at most a few hundred milliseconds.
+//! that every acknowledged record is there, byte for byte, and reachable through its consume
+//! queue, and that appends continue after the last valid record. Bounded: 20 rounds of at most a few hundred milliseconds.
 
 use ferrocket_common::record::RecordView;
-use ferrocket_store::{CommitLog, FlushDiskType, PutMessage, PutStatus, StoreConfig};
+use ferrocket_store::{FlushDiskType, MessageStore, PutMessage, PutStatus, StoreConfig};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -41,7 +41,7 @@ fn crash_child() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let (log, _) = CommitLog::open(config(Path::new(&root))).unwrap();
+        let (log, _) = MessageStore::open(config(Path::new(&root))).unwrap();
         let first: u64 = std::env::var("FERROCKET_CRASH_FIRST_SEQ")
             .unwrap()
             .parse()
@@ -155,8 +155,20 @@ fn acknowledged_sync_flush_writes_survive_kill_9() {
             .max(next_seq);
         all.extend(acks);
 
-        let (log, report) = CommitLog::open(config(&root)).unwrap();
+        let (store, report) = MessageStore::open(config(&root)).unwrap();
+        let log = store.commit_log();
         for ack in &all {
+            let queue_id = (ack.seq % 4) as i32;
+            let unit = store
+                .unit("CrashTopic", queue_id, ack.queue_offset)
+                .unwrap_or_else(|| {
+                    panic!("round {round}: seq {} has no consume-queue unit", ack.seq)
+                });
+            assert_eq!(
+                unit.commit_log_offset as u64, ack.offset,
+                "round {round}: seq {}",
+                ack.seq
+            );
             let bytes = log.record_at(ack.offset).unwrap_or_else(|| {
                 panic!(
                     "round {round}: acknowledged seq {} at {} lost ({report:?})",
@@ -177,16 +189,16 @@ fn acknowledged_sync_flush_writes_survive_kill_9() {
         // Appends continue right after the last valid record.
         let end = log.max_offset();
         assert_eq!(end, report.valid_end);
-        log.shutdown().unwrap();
-        drop(log);
+        store.shutdown().unwrap();
+        drop(store);
         // Unacknowledged sequence numbers may or may not have made it; continue after the
         // highest one that is stored so bodies stay unique.
-        let (log, _) = CommitLog::open(config(&root)).unwrap();
-        let stored_max = (0..4)
-            .map(|q| log.next_queue_offset("CrashTopic", q))
+        let (store, _) = MessageStore::open(config(&root)).unwrap();
+        let stored = (0..4)
+            .map(|q| store.max_offset("CrashTopic", q))
             .sum::<i64>() as u64;
-        next_seq = next_seq.max(stored_max);
-        log.shutdown().unwrap();
+        next_seq = next_seq.max(stored);
+        store.shutdown().unwrap();
     }
     println!(
         "{} acknowledged records verified over {ROUNDS} kills in {:?}",

@@ -1,0 +1,350 @@
+//! The store as the broker uses it: the CommitLog plus one consume queue per topic queue,
+//! reads by queue with Java's `GetMessageStatus` outcomes, and a hook fired when a message
+//! arrives (for long polling).
+
+use crate::commitlog::{
+    CommitLog, DispatchRequest, Dispatcher, PutMessage, PutResult, RecoveryReport, SegmentSlice,
+};
+use crate::consume_queue::{ConsumeQueue, CqUnit, DEFAULT_UNITS_PER_FILE};
+use crate::{StoreConfig, StoreError};
+use std::collections::HashMap;
+use std::io;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+/// The outcome of a read by queue (`GetMessageStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetMessageStatus {
+    Found,
+    NoMatchedMessage,
+    MessageWasRemoving,
+    OffsetFoundNull,
+    OffsetOverflowBadly,
+    OffsetOverflowOne,
+    OffsetTooSmall,
+    NoMatchedLogicQueue,
+    NoMessageInQueue,
+}
+
+impl GetMessageStatus {
+    /// The Java enum name, which PULL responses carry as their remark.
+    pub fn name(self) -> &'static str {
+        match self {
+            GetMessageStatus::Found => "FOUND",
+            GetMessageStatus::NoMatchedMessage => "NO_MATCHED_MESSAGE",
+            GetMessageStatus::MessageWasRemoving => "MESSAGE_WAS_REMOVING",
+            GetMessageStatus::OffsetFoundNull => "OFFSET_FOUND_NULL",
+            GetMessageStatus::OffsetOverflowBadly => "OFFSET_OVERFLOW_BADLY",
+            GetMessageStatus::OffsetOverflowOne => "OFFSET_OVERFLOW_ONE",
+            GetMessageStatus::OffsetTooSmall => "OFFSET_TOO_SMALL",
+            GetMessageStatus::NoMatchedLogicQueue => "NO_MATCHED_LOGIC_QUEUE",
+            GetMessageStatus::NoMessageInQueue => "NO_MESSAGE_IN_QUEUE",
+        }
+    }
+}
+
+/// What a read by queue returns.
+#[derive(Debug, Clone)]
+pub struct GetMessageResult {
+    pub status: GetMessageStatus,
+    pub next_begin_offset: i64,
+    pub min_offset: i64,
+    pub max_offset: i64,
+    /// Whole records, in queue order, as slices of the mapped CommitLog.
+    pub messages: Vec<SegmentSlice>,
+}
+
+/// Java's per-pull limits for data in memory (`maxTransferBytes/CountOnMessageInMemory`).
+const MAX_TRANSFER_BYTES: usize = 256 * 1024;
+const MAX_TRANSFER_COUNT: usize = 32;
+/// How many units one pull may scan while filtering (`Math.max(16000, n*20)` bytes).
+const MIN_FILTER_SCAN_BYTES: usize = 16_000;
+
+/// Called with topic, queue id and the queue's new max offset after each put.
+pub type ArrivalHook = Arc<dyn Fn(&str, i32, i64) + Send + Sync>;
+
+/// Every consume queue of the store, created on first dispatch.
+pub struct ConsumeQueues {
+    root: PathBuf,
+    units_per_file: u64,
+    queues: RwLock<HashMap<String, Vec<Option<Arc<ConsumeQueue>>>>>,
+}
+
+impl std::fmt::Debug for ConsumeQueues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsumeQueues")
+            .field("root", &self.root)
+            .finish()
+    }
+}
+
+impl ConsumeQueues {
+    /// Opens every queue under `<root>/consumequeue/<topic>/<queueId>/`.
+    pub fn open(root: PathBuf, units_per_file: u64) -> io::Result<ConsumeQueues> {
+        std::fs::create_dir_all(&root)?;
+        let mut queues: HashMap<String, Vec<Option<Arc<ConsumeQueue>>>> = HashMap::new();
+        for topic_dir in std::fs::read_dir(&root)? {
+            let topic_dir = topic_dir?;
+            let Some(topic) = topic_dir.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            for queue_dir in std::fs::read_dir(topic_dir.path())? {
+                let queue_dir = queue_dir?;
+                let Some(qid) = queue_dir
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<usize>().ok())
+                else {
+                    continue;
+                };
+                let queue = Arc::new(ConsumeQueue::open(&queue_dir.path(), units_per_file)?);
+                let slots = queues.entry(topic.clone()).or_default();
+                if slots.len() <= qid {
+                    slots.resize(qid + 1, None);
+                }
+                slots[qid] = Some(queue);
+            }
+        }
+        Ok(ConsumeQueues {
+            root,
+            units_per_file,
+            queues: RwLock::new(queues),
+        })
+    }
+
+    pub fn find(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
+        let qid = usize::try_from(queue_id).ok()?;
+        self.queues
+            .read()
+            .expect("queues lock")
+            .get(topic)?
+            .get(qid)?
+            .clone()
+    }
+
+    fn find_or_create(&self, topic: &str, queue_id: i32) -> io::Result<Arc<ConsumeQueue>> {
+        if let Some(q) = self.find(topic, queue_id) {
+            return Ok(q);
+        }
+        let qid = usize::try_from(queue_id)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "negative queue id"))?;
+        let mut queues = self.queues.write().expect("queues lock");
+        let slots = queues.entry(topic.to_owned()).or_default();
+        if slots.len() <= qid {
+            slots.resize(qid + 1, None);
+        }
+        if let Some(q) = &slots[qid] {
+            return Ok(q.clone());
+        }
+        let dir = self.root.join(topic).join(qid.to_string());
+        let queue = Arc::new(ConsumeQueue::open(&dir, self.units_per_file)?);
+        slots[qid] = Some(queue.clone());
+        Ok(queue)
+    }
+
+    fn all(&self) -> Vec<Arc<ConsumeQueue>> {
+        self.queues
+            .read()
+            .expect("queues lock")
+            .values()
+            .flatten()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+}
+
+impl Dispatcher for ConsumeQueues {
+    fn dispatch(&self, r: &DispatchRequest<'_>) -> io::Result<()> {
+        self.find_or_create(r.topic, r.queue_id)?.put(
+            r.queue_offset,
+            CqUnit {
+                commit_log_offset: r.physical_offset as i64,
+                size: r.size as i32,
+                tags_code: r.tags_code,
+            },
+        )
+    }
+
+    fn truncate_beyond(&self, end: u64) -> io::Result<()> {
+        for queue in self.all() {
+            queue.truncate_beyond(end as i64)?;
+        }
+        Ok(())
+    }
+}
+
+/// The CommitLog and its consume queues.
+pub struct MessageStore {
+    commit_log: CommitLog,
+    queues: Arc<ConsumeQueues>,
+    arrival: Option<ArrivalHook>,
+}
+
+impl std::fmt::Debug for MessageStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageStore")
+            .field("commit_log", &self.commit_log)
+            .finish()
+    }
+}
+
+impl MessageStore {
+    /// Opens the store: consume queues first, then the CommitLog, whose recovery re-dispatches
+    /// whatever the queues miss and cuts whatever they hold beyond its valid end.
+    pub fn open(config: StoreConfig) -> Result<(MessageStore, RecoveryReport), StoreError> {
+        Self::open_with_units(config, DEFAULT_UNITS_PER_FILE)
+    }
+
+    /// As [`open`](Self::open) with a custom consume-queue file size (tests use tiny files).
+    pub fn open_with_units(
+        config: StoreConfig,
+        units_per_file: u64,
+    ) -> Result<(MessageStore, RecoveryReport), StoreError> {
+        let queues = Arc::new(ConsumeQueues::open(
+            config.root_dir.join("consumequeue"),
+            units_per_file,
+        )?);
+        let (commit_log, report) = CommitLog::open_with(config, queues.clone())?;
+        Ok((
+            MessageStore {
+                commit_log,
+                queues,
+                arrival: None,
+            },
+            report,
+        ))
+    }
+
+    /// Registers the hook called after every put with the queue's new max offset.
+    pub fn on_arrival(&mut self, hook: ArrivalHook) {
+        self.arrival = Some(hook);
+    }
+
+    pub fn commit_log(&self) -> &CommitLog {
+        &self.commit_log
+    }
+
+    pub async fn put(&self, msg: &PutMessage<'_>) -> Result<PutResult, StoreError> {
+        let result = self.commit_log.put(msg).await?;
+        if let Some(hook) = &self.arrival {
+            hook(msg.topic, msg.queue_id, result.append.queue_offset + 1);
+        }
+        Ok(result)
+    }
+
+    pub fn max_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        self.queues
+            .find(topic, queue_id)
+            .map_or(0, |q| q.max_offset())
+    }
+
+    pub fn min_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        self.queues
+            .find(topic, queue_id)
+            .map_or(0, |q| q.min_offset())
+    }
+
+    /// The consume-queue unit at `offset`.
+    pub fn unit(&self, topic: &str, queue_id: i32, offset: i64) -> Option<CqUnit> {
+        self.queues.find(topic, queue_id)?.get(offset)
+    }
+
+    /// Reads up to `max_count` messages of a queue from `offset`, skipping units whose tag
+    /// code `accept` rejects, with the statuses and next offsets of `DefaultMessageStore.getMessage`.
+    pub fn get_messages(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_count: usize,
+        accept: &dyn Fn(i64) -> bool,
+    ) -> GetMessageResult {
+        let mut result = GetMessageResult {
+            status: GetMessageStatus::NoMatchedLogicQueue,
+            next_begin_offset: 0,
+            min_offset: 0,
+            max_offset: 0,
+            messages: Vec::new(),
+        };
+        let Some(queue) = self.queues.find(topic, queue_id) else {
+            return result;
+        };
+        let (min, max) = (queue.min_offset(), queue.max_offset());
+        result.min_offset = min;
+        result.max_offset = max;
+        if max == 0 {
+            result.status = GetMessageStatus::NoMessageInQueue;
+            return result;
+        }
+        if offset < min {
+            result.status = GetMessageStatus::OffsetTooSmall;
+            result.next_begin_offset = min;
+            return result;
+        }
+        if offset == max {
+            result.status = GetMessageStatus::OffsetOverflowOne;
+            result.next_begin_offset = offset;
+            return result;
+        }
+        if offset > max {
+            // 4.x: back to the start when the queue was never trimmed, else to its end.
+            result.status = GetMessageStatus::OffsetOverflowBadly;
+            result.next_begin_offset = if min == 0 { min } else { max };
+            return result;
+        }
+        let scan_limit = (MIN_FILTER_SCAN_BYTES.max(max_count * crate::consume_queue::UNIT_SIZE)
+            / crate::consume_queue::UNIT_SIZE) as i64;
+        let commit_log_min = self.commit_log.min_offset() as i64;
+        result.status = GetMessageStatus::NoMatchedMessage;
+        let mut bytes = 0usize;
+        let mut next = offset;
+        while next < max && next - offset < scan_limit {
+            let Some(unit) = queue.get(next) else {
+                if result.messages.is_empty() {
+                    result.status = GetMessageStatus::OffsetFoundNull;
+                }
+                break;
+            };
+            let size = unit.size as usize;
+            if !result.messages.is_empty()
+                && (result.messages.len() >= max_count.min(MAX_TRANSFER_COUNT)
+                    || bytes + size > MAX_TRANSFER_BYTES)
+            {
+                break;
+            }
+            next += 1;
+            if !accept(unit.tags_code) {
+                continue;
+            }
+            if unit.commit_log_offset < commit_log_min {
+                if result.messages.is_empty() {
+                    result.status = GetMessageStatus::MessageWasRemoving;
+                }
+                continue;
+            }
+            match self.commit_log.read(unit.commit_log_offset as u64, size) {
+                Some(slice) => {
+                    bytes += size;
+                    result.messages.push(slice);
+                    result.status = GetMessageStatus::Found;
+                }
+                None if result.messages.is_empty() => {
+                    result.status = GetMessageStatus::MessageWasRemoving
+                }
+                None => {}
+            }
+        }
+        result.next_begin_offset = next;
+        result
+    }
+
+    /// Flushes the CommitLog and every consume queue, and stops the flusher.
+    pub fn shutdown(&self) -> Result<(), StoreError> {
+        self.commit_log.shutdown()?;
+        for queue in self.queues.all() {
+            queue.flush()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,274 @@
+//! Consume queues and reads by queue, on real files.
+
+use ferrocket_common::record::RecordView;
+use ferrocket_common::tag::java_string_hash;
+use ferrocket_store::{FlushDiskType, GetMessageStatus, MessageStore, PutMessage, StoreConfig};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::Arc;
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "ferrocket-ms-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn config(dir: &TempDir) -> StoreConfig {
+    StoreConfig {
+        root_dir: dir.0.clone(),
+        commit_log_segment_bytes: 8 * 1024,
+        flush_disk_type: FlushDiskType::AsyncFlush,
+        ..StoreConfig::default()
+    }
+}
+
+const UNITS_PER_FILE: u64 = 10;
+
+fn message<'a>(
+    topic: &'a str,
+    queue_id: i32,
+    body: &'a [u8],
+    properties: &'a str,
+) -> PutMessage<'a> {
+    PutMessage {
+        topic,
+        queue_id,
+        flag: 0,
+        sys_flag: 0,
+        born_timestamp: 1,
+        born_host: "127.0.0.1:1".parse().unwrap(),
+        store_host: "127.0.0.1:10911".parse().unwrap(),
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        body,
+        properties,
+    }
+}
+
+fn all(_: i64) -> bool {
+    true
+}
+
+async fn fill(store: &MessageStore, n: usize) -> Vec<ferrocket_store::PutResult> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let tag = if i % 2 == 0 {
+            "TAGS\u{1}TagA"
+        } else {
+            "TAGS\u{1}TagB"
+        };
+        let body = format!("body-{i}");
+        out.push(
+            store
+                .put(&message("T", 0, body.as_bytes(), tag))
+                .await
+                .unwrap(),
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn consume_queue_units_have_the_java_layout() {
+    let dir = TempDir::new();
+    let (store, _) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+    let puts = fill(&store, 25).await;
+    store.shutdown().unwrap();
+    let qdir = dir.0.join("consumequeue").join("T").join("0");
+    let mut names: Vec<String> = std::fs::read_dir(&qdir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "00000000000000000000",
+            "00000000000000000200",
+            "00000000000000000400"
+        ]
+    );
+    let first = std::fs::read(qdir.join("00000000000000000000")).unwrap();
+    assert_eq!(first.len(), 200);
+    for (i, unit) in first.chunks(20).enumerate() {
+        assert_eq!(
+            i64::from_be_bytes(unit[0..8].try_into().unwrap()) as u64,
+            puts[i].append.physical_offset
+        );
+        assert_eq!(
+            i32::from_be_bytes(unit[8..12].try_into().unwrap()) as u32,
+            puts[i].append.size
+        );
+        let tag = if i % 2 == 0 { "TagA" } else { "TagB" };
+        assert_eq!(
+            i64::from_be_bytes(unit[12..20].try_into().unwrap()),
+            i64::from(java_string_hash(tag))
+        );
+    }
+}
+
+#[tokio::test]
+async fn get_messages_statuses_and_offsets() {
+    let dir = TempDir::new();
+    let (store, _) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+    let unknown = store.get_messages("Nope", 0, 0, 32, &all);
+    assert_eq!(
+        (unknown.status, unknown.next_begin_offset),
+        (GetMessageStatus::NoMatchedLogicQueue, 0)
+    );
+    let puts = fill(&store, 25).await;
+
+    let found = store.get_messages("T", 0, 3, 5, &all);
+    assert_eq!(found.status, GetMessageStatus::Found);
+    assert_eq!(found.status.name(), "FOUND");
+    assert_eq!(
+        (found.min_offset, found.max_offset, found.next_begin_offset),
+        (0, 25, 8)
+    );
+    assert_eq!(found.messages.len(), 5);
+    for (i, m) in found.messages.iter().enumerate() {
+        let view = RecordView::decode(m, true).unwrap();
+        assert_eq!(view.header.queue_offset, 3 + i as i64);
+        assert_eq!(
+            view.header.physical_offset as u64,
+            puts[3 + i].append.physical_offset
+        );
+        assert_eq!(view.body, format!("body-{}", 3 + i).as_bytes());
+    }
+    // Java's per-pull cap of 32 messages.
+    assert_eq!(store.get_messages("T", 0, 0, 1000, &all).messages.len(), 25);
+
+    let one = store.get_messages("T", 0, 25, 32, &all);
+    assert_eq!(
+        (one.status, one.next_begin_offset),
+        (GetMessageStatus::OffsetOverflowOne, 25)
+    );
+    let badly = store.get_messages("T", 0, 40, 32, &all);
+    assert_eq!(
+        (badly.status, badly.next_begin_offset),
+        (GetMessageStatus::OffsetOverflowBadly, 0)
+    );
+
+    // Tag filtering by hash: only TagB (odd offsets).
+    let tag_b = i64::from(java_string_hash("TagB"));
+    let only_b = |code: i64| code == tag_b;
+    let filtered = store.get_messages("T", 0, 0, 4, &only_b);
+    let offsets: Vec<i64> = filtered
+        .messages
+        .iter()
+        .map(|m| RecordView::decode(m, false).unwrap().header.queue_offset)
+        .collect();
+    assert_eq!(offsets, vec![1, 3, 5, 7]);
+    assert_eq!(filtered.next_begin_offset, 8);
+    let none = |_: i64| false;
+    let nothing = store.get_messages("T", 0, 10, 4, &none);
+    assert_eq!(
+        (nothing.status, nothing.next_begin_offset),
+        (GetMessageStatus::NoMatchedMessage, 25)
+    );
+    assert!(nothing.messages.is_empty());
+
+    store.put(&message("Empty", 1, b"x", "")).await.unwrap();
+    let empty = store.get_messages("Empty", 0, 0, 32, &all);
+    assert_eq!(empty.status, GetMessageStatus::NoMatchedLogicQueue);
+}
+
+#[tokio::test]
+async fn queues_survive_reopen_and_rebuild_from_the_commitlog() {
+    let dir = TempDir::new();
+    {
+        let (store, _) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+        fill(&store, 25).await;
+        for q in 1..4 {
+            store.put(&message("T", q, b"q", "")).await.unwrap();
+        }
+        store.shutdown().unwrap();
+    }
+    {
+        let (store, report) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+        assert_eq!(report.stopped_by, None);
+        assert_eq!(store.max_offset("T", 0), 25);
+        assert_eq!(store.max_offset("T", 3), 1);
+        // Appends continue the queue.
+        let next = store.put(&message("T", 0, b"after", "")).await.unwrap();
+        assert_eq!(next.append.queue_offset, 25);
+        assert_eq!(
+            store.unit("T", 0, 25).unwrap().commit_log_offset as u64,
+            next.append.physical_offset
+        );
+        store.shutdown().unwrap();
+    }
+    // Derived data is rebuildable: remove every consume queue and reopen.
+    std::fs::remove_dir_all(dir.0.join("consumequeue")).unwrap();
+    let (store, _) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+    assert_eq!(store.max_offset("T", 0), 26);
+    assert_eq!(store.max_offset("T", 2), 1);
+    let got = store.get_messages("T", 0, 20, 32, &all);
+    assert_eq!(got.messages.len(), 6);
+    assert_eq!(
+        RecordView::decode(got.messages.last().unwrap(), true)
+            .unwrap()
+            .body,
+        b"after"
+    );
+}
+
+#[tokio::test]
+async fn a_cut_commitlog_cuts_the_queues() {
+    let dir = TempDir::new();
+    let last;
+    {
+        let (store, _) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+        let puts = fill(&store, 12).await;
+        last = puts[11].append;
+        store.shutdown().unwrap();
+    }
+    // Tear the last record.
+    let segment = dir.0.join("commitlog").join(format!(
+        "{:020}",
+        last.physical_offset - last.physical_offset % (8 * 1024)
+    ));
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let at = (last.physical_offset % (8 * 1024)) as usize;
+    bytes[at + 20..at + last.size as usize].fill(0);
+    std::fs::write(&segment, &bytes).unwrap();
+    let (store, report) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+    assert_eq!(report.valid_end, last.physical_offset);
+    assert_eq!(
+        store.max_offset("T", 0),
+        11,
+        "the unit of the torn record is gone"
+    );
+    let again = store.put(&message("T", 0, b"again", "")).await.unwrap();
+    assert_eq!(again.append.queue_offset, 11);
+}
+
+#[tokio::test]
+async fn arrival_hook_sees_every_put() {
+    let dir = TempDir::new();
+    let (mut store, _) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+    let seen = Arc::new(AtomicI64::new(0));
+    let s = seen.clone();
+    store.on_arrival(Arc::new(move |topic, qid, max| {
+        assert_eq!((topic, qid), ("T", 0));
+        s.store(max, Ordering::SeqCst);
+    }));
+    fill(&store, 3).await;
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+}
