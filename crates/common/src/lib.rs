@@ -20,6 +20,7 @@ pub mod properties;
 pub mod record;
 pub mod sysflag;
 pub mod tag;
+pub mod time;
 
 pub use error::CodecError;
 pub use ids::{CommitLogOffset, QueueId, QueueOffset};

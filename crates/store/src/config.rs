@@ -28,6 +28,14 @@ pub struct StoreConfig {
     pub max_message_bytes: usize,
     /// `checkCRCOnRecover`.
     pub check_crc_on_recover: bool,
+    /// `mappedFileSizeConsumeQueue` ÷ 20: units per consume-queue file.
+    pub consume_queue_units_per_file: u64,
+    /// `messageIndexEnable`: build index files for lookup by key.
+    pub message_index_enable: bool,
+    /// `maxHashSlotNum`.
+    pub index_hash_slots: u32,
+    /// `maxIndexNum`.
+    pub index_num: u32,
 }
 
 impl Default for StoreConfig {
@@ -40,6 +48,10 @@ impl Default for StoreConfig {
             flush_interval: Duration::from_millis(500),
             max_message_bytes: 4 * 1024 * 1024,
             check_crc_on_recover: true,
+            consume_queue_units_per_file: crate::consume_queue::DEFAULT_UNITS_PER_FILE,
+            message_index_enable: true,
+            index_hash_slots: crate::index::DEFAULT_HASH_SLOTS,
+            index_num: crate::index::DEFAULT_INDEX_NUM,
         }
     }
 }
@@ -66,6 +78,11 @@ impl StoreConfig {
             key: key.to_owned(),
             value: value.to_owned(),
             reason,
+        };
+        let boolean = || match value.trim() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(invalid("expected true or false")),
         };
         let millis = || {
             value
@@ -101,12 +118,33 @@ impl StoreConfig {
                     .parse()
                     .map_err(|_| invalid("expected a byte count"))?
             }
-            "checkCRCOnRecover" => {
-                self.check_crc_on_recover = match value.trim() {
-                    "true" => true,
-                    "false" => false,
-                    _ => return Err(invalid("expected true or false")),
+            "checkCRCOnRecover" => self.check_crc_on_recover = boolean()?,
+            "messageIndexEnable" => self.message_index_enable = boolean()?,
+            "mappedFileSizeConsumeQueue" => {
+                let bytes: u64 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| invalid("expected a byte count"))?;
+                if bytes < 20 || bytes % 20 != 0 {
+                    return Err(invalid("must be a positive multiple of 20"));
                 }
+                self.consume_queue_units_per_file = bytes / 20;
+            }
+            "maxHashSlotNum" => {
+                self.index_hash_slots = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| invalid("expected a positive count"))?
+            }
+            "maxIndexNum" => {
+                self.index_num = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 1)
+                    .ok_or_else(|| invalid("expected a count above 1"))?
             }
             _ => return Ok(false),
         }

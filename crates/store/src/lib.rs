@@ -13,6 +13,7 @@ pub mod config;
 pub mod consume_queue;
 mod error;
 mod flush;
+pub mod index;
 pub mod message_store;
 pub mod segment;
 
@@ -23,4 +24,4 @@ pub use commitlog::{
 pub use config::{FlushDiskType, StoreConfig};
 pub use consume_queue::{ConsumeQueue, CqUnit};
 pub use error::StoreError;
-pub use message_store::{GetMessageResult, GetMessageStatus, MessageStore};
+pub use message_store::{GetMessageResult, GetMessageStatus, MessageStore, QueryResult};

@@ -5,7 +5,8 @@
 use crate::commitlog::{
     CommitLog, DispatchRequest, Dispatcher, PutMessage, PutResult, RecoveryReport, SegmentSlice,
 };
-use crate::consume_queue::{ConsumeQueue, CqUnit, DEFAULT_UNITS_PER_FILE};
+use crate::consume_queue::{ConsumeQueue, CqUnit};
+use crate::index::{IndexConfig, IndexService};
 use crate::{StoreConfig, StoreError};
 use std::collections::HashMap;
 use std::io;
@@ -174,11 +175,44 @@ impl Dispatcher for ConsumeQueues {
     }
 }
 
-/// The CommitLog and its consume queues.
+/// Sends each record to the consume queues and, when enabled, the index.
+struct Derived {
+    queues: Arc<ConsumeQueues>,
+    index: Option<Arc<IndexService>>,
+}
+
+impl Dispatcher for Derived {
+    fn dispatch(&self, request: &DispatchRequest<'_>) -> io::Result<()> {
+        self.queues.dispatch(request)?;
+        match &self.index {
+            Some(index) => index.dispatch(request),
+            None => Ok(()),
+        }
+    }
+
+    fn truncate_beyond(&self, end: u64) -> io::Result<()> {
+        self.queues.truncate_beyond(end)?;
+        match &self.index {
+            Some(index) => index.truncate_beyond(end),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The CommitLog, its consume queues and its index.
 pub struct MessageStore {
     commit_log: CommitLog,
     queues: Arc<ConsumeQueues>,
+    index: Option<Arc<IndexService>>,
     arrival: Option<ArrivalHook>,
+}
+
+/// What a lookup by key found (QUERY_MESSAGE).
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    pub messages: Vec<SegmentSlice>,
+    pub index_last_update_timestamp: i64,
+    pub index_last_update_phy_offset: i64,
 }
 
 impl std::fmt::Debug for MessageStore {
@@ -190,30 +224,69 @@ impl std::fmt::Debug for MessageStore {
 }
 
 impl MessageStore {
-    /// Opens the store: consume queues first, then the CommitLog, whose recovery re-dispatches
-    /// whatever the queues miss and cuts whatever they hold beyond its valid end.
+    /// Opens the store: consume queues and index first, then the CommitLog, whose recovery
+    /// re-dispatches whatever they miss and cuts whatever they hold beyond its valid end.
     pub fn open(config: StoreConfig) -> Result<(MessageStore, RecoveryReport), StoreError> {
-        Self::open_with_units(config, DEFAULT_UNITS_PER_FILE)
-    }
-
-    /// As [`open`](Self::open) with a custom consume-queue file size (tests use tiny files).
-    pub fn open_with_units(
-        config: StoreConfig,
-        units_per_file: u64,
-    ) -> Result<(MessageStore, RecoveryReport), StoreError> {
         let queues = Arc::new(ConsumeQueues::open(
             config.root_dir.join("consumequeue"),
-            units_per_file,
+            config.consume_queue_units_per_file,
         )?);
-        let (commit_log, report) = CommitLog::open_with(config, queues.clone())?;
+        let index = if config.message_index_enable {
+            let index_config = IndexConfig {
+                hash_slots: config.index_hash_slots,
+                index_num: config.index_num,
+            };
+            Some(Arc::new(IndexService::open(
+                config.root_dir.join("index"),
+                index_config,
+            )?))
+        } else {
+            None
+        };
+        let derived = Arc::new(Derived {
+            queues: queues.clone(),
+            index: index.clone(),
+        });
+        let (commit_log, report) = CommitLog::open_with(config, derived)?;
         Ok((
             MessageStore {
                 commit_log,
                 queues,
+                index,
                 arrival: None,
             },
             report,
         ))
+    }
+
+    /// Messages of `topic` whose `KEYS` or `UNIQ_KEY` is `key`, stored within `[begin, end]`
+    /// (ms), at most `min(max, 64)`. Like Java, candidates are not re-checked against the key
+    /// (the client does that); offsets that no longer hold a record are dropped.
+    pub fn query_messages(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+        begin: i64,
+        end: i64,
+    ) -> QueryResult {
+        let Some(index) = &self.index else {
+            return QueryResult {
+                messages: Vec::new(),
+                index_last_update_timestamp: 0,
+                index_last_update_phy_offset: 0,
+            };
+        };
+        let (offsets, ts, phy) = index.query(topic, key, max, begin, end);
+        QueryResult {
+            messages: offsets
+                .into_iter()
+                .filter_map(|o| u64::try_from(o).ok())
+                .filter_map(|o| self.commit_log.record_at(o))
+                .collect(),
+            index_last_update_timestamp: ts,
+            index_last_update_phy_offset: phy,
+        }
     }
 
     /// Registers the hook called after every put with the queue's new max offset.
@@ -344,6 +417,9 @@ impl MessageStore {
         self.commit_log.shutdown()?;
         for queue in self.queues.all() {
             queue.flush()?;
+        }
+        if let Some(index) = &self.index {
+            index.flush()?;
         }
         Ok(())
     }

@@ -37,7 +37,15 @@ pub fn file_name(offset: u64) -> String {
 impl Segment {
     /// Opens or creates the segment file at full size (sparse: unwritten bytes read as zero).
     pub fn open(dir: &Path, start_offset: u64, len: u64) -> io::Result<Segment> {
-        let path = dir.join(file_name(start_offset));
+        let mut segment = Self::open_named(dir, &file_name(start_offset), len)?;
+        segment.start_offset = start_offset;
+        Ok(segment)
+    }
+
+    /// Opens or creates a fixed-size file with any name (index files are named by time).
+    pub fn open_named(dir: &Path, name: &str, len: u64) -> io::Result<Segment> {
+        let start_offset = 0;
+        let path = dir.join(name);
         let file = OpenOptions::new()
             .read(true)
             .write(true)

@@ -1,7 +1,7 @@
 //! Crash test: a child process appends with SYNC_FLUSH and reports every acknowledged
 //! record; the parent kills it with SIGKILL at random moments, reopens the store and checks
-//! that every acknowledged record is there, byte for byte, and reachable through its consume
-//! queue, and that appends continue after the last valid record. Bounded: 20 rounds of at most a few hundred milliseconds.
+//! that every acknowledged record is there, byte for byte, reachable through its consume
+//! queue and findable by key, and that appends continue after the last valid record. Bounded: 20 rounds of at most a few hundred milliseconds.
 
 use ferrocket_common::record::RecordView;
 use ferrocket_store::{FlushDiskType, MessageStore, PutMessage, PutStatus, StoreConfig};
@@ -185,6 +185,13 @@ fn acknowledged_sync_flush_writes_survive_kill_9() {
             assert_eq!(view.properties, format!("KEYS\u{1}seq-{}", ack.seq));
             assert_eq!(view.header.queue_offset, ack.queue_offset);
             assert_eq!(view.header.born_timestamp, ack.seq as i64);
+            let found =
+                store.query_messages("CrashTopic", &format!("seq-{}", ack.seq), 4, 0, i64::MAX);
+            assert!(
+                found.messages.iter().any(|m| m[..] == bytes[..]),
+                "round {round}: seq {} not found by key",
+                ack.seq
+            );
         }
         // Appends continue right after the last valid record.
         let end = log.max_offset();

@@ -34,6 +34,9 @@ fn config(dir: &TempDir) -> StoreConfig {
         root_dir: dir.0.clone(),
         commit_log_segment_bytes: 8 * 1024,
         flush_disk_type: FlushDiskType::AsyncFlush,
+        consume_queue_units_per_file: UNITS_PER_FILE,
+        index_hash_slots: 64,
+        index_num: 40,
         ..StoreConfig::default()
     }
 }
@@ -87,7 +90,7 @@ async fn fill(store: &MessageStore, n: usize) -> Vec<ferrocket_store::PutResult>
 #[tokio::test]
 async fn consume_queue_units_have_the_java_layout() {
     let dir = TempDir::new();
-    let (store, _) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+    let (store, _) = MessageStore::open(config(&dir)).unwrap();
     let puts = fill(&store, 25).await;
     store.shutdown().unwrap();
     let qdir = dir.0.join("consumequeue").join("T").join("0");
@@ -126,7 +129,7 @@ async fn consume_queue_units_have_the_java_layout() {
 #[tokio::test]
 async fn get_messages_statuses_and_offsets() {
     let dir = TempDir::new();
-    let (store, _) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+    let (store, _) = MessageStore::open(config(&dir)).unwrap();
     let unknown = store.get_messages("Nope", 0, 0, 32, &all);
     assert_eq!(
         (unknown.status, unknown.next_begin_offset),
@@ -193,7 +196,7 @@ async fn get_messages_statuses_and_offsets() {
 async fn queues_survive_reopen_and_rebuild_from_the_commitlog() {
     let dir = TempDir::new();
     {
-        let (store, _) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+        let (store, _) = MessageStore::open(config(&dir)).unwrap();
         fill(&store, 25).await;
         for q in 1..4 {
             store.put(&message("T", q, b"q", "")).await.unwrap();
@@ -201,7 +204,7 @@ async fn queues_survive_reopen_and_rebuild_from_the_commitlog() {
         store.shutdown().unwrap();
     }
     {
-        let (store, report) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+        let (store, report) = MessageStore::open(config(&dir)).unwrap();
         assert_eq!(report.stopped_by, None);
         assert_eq!(store.max_offset("T", 0), 25);
         assert_eq!(store.max_offset("T", 3), 1);
@@ -216,7 +219,7 @@ async fn queues_survive_reopen_and_rebuild_from_the_commitlog() {
     }
     // Derived data is rebuildable: remove every consume queue and reopen.
     std::fs::remove_dir_all(dir.0.join("consumequeue")).unwrap();
-    let (store, _) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+    let (store, _) = MessageStore::open(config(&dir)).unwrap();
     assert_eq!(store.max_offset("T", 0), 26);
     assert_eq!(store.max_offset("T", 2), 1);
     let got = store.get_messages("T", 0, 20, 32, &all);
@@ -234,7 +237,7 @@ async fn a_cut_commitlog_cuts_the_queues() {
     let dir = TempDir::new();
     let last;
     {
-        let (store, _) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+        let (store, _) = MessageStore::open(config(&dir)).unwrap();
         let puts = fill(&store, 12).await;
         last = puts[11].append;
         store.shutdown().unwrap();
@@ -248,7 +251,7 @@ async fn a_cut_commitlog_cuts_the_queues() {
     let at = (last.physical_offset % (8 * 1024)) as usize;
     bytes[at + 20..at + last.size as usize].fill(0);
     std::fs::write(&segment, &bytes).unwrap();
-    let (store, report) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+    let (store, report) = MessageStore::open(config(&dir)).unwrap();
     assert_eq!(report.valid_end, last.physical_offset);
     assert_eq!(
         store.max_offset("T", 0),
@@ -262,7 +265,7 @@ async fn a_cut_commitlog_cuts_the_queues() {
 #[tokio::test]
 async fn arrival_hook_sees_every_put() {
     let dir = TempDir::new();
-    let (mut store, _) = MessageStore::open_with_units(config(&dir), UNITS_PER_FILE).unwrap();
+    let (mut store, _) = MessageStore::open(config(&dir)).unwrap();
     let seen = Arc::new(AtomicI64::new(0));
     let s = seen.clone();
     store.on_arrival(Arc::new(move |topic, qid, max| {
@@ -271,4 +274,87 @@ async fn arrival_hook_sees_every_put() {
     }));
     fill(&store, 3).await;
     assert_eq!(seen.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn query_by_key_and_uniq_key_across_index_files() {
+    let dir = TempDir::new();
+    let (store, _) = MessageStore::open(config(&dir)).unwrap();
+    // 30 messages × 2 keys each = 60 items: rolls past the 40-item test index file.
+    let mut puts = Vec::new();
+    for i in 0..30 {
+        let props = format!(
+            "KEYS\u{1}order-{} common\u{2}UNIQ_KEY\u{1}UNIQ{i:04}",
+            i % 10
+        );
+        puts.push(
+            store
+                .put(&message("T", 0, format!("m{i}").as_bytes(), &props))
+                .await
+                .unwrap(),
+        );
+    }
+    let index_files = std::fs::read_dir(dir.0.join("index")).unwrap().count();
+    assert!(index_files >= 2, "index rolled: {index_files} files");
+
+    let by_uniq = store.query_messages("T", "UNIQ0017", 32, 0, i64::MAX);
+    assert_eq!(by_uniq.messages.len(), 1);
+    assert_eq!(
+        RecordView::decode(&by_uniq.messages[0], true).unwrap().body,
+        b"m17"
+    );
+
+    let by_key = store.query_messages("T", "order-3", 32, 0, i64::MAX);
+    let mut bodies: Vec<Vec<u8>> = by_key
+        .messages
+        .iter()
+        .map(|m| RecordView::decode(m, true).unwrap().body.to_vec())
+        .collect();
+    bodies.sort();
+    assert_eq!(
+        bodies,
+        vec![b"m13".to_vec(), b"m23".to_vec(), b"m3".to_vec()]
+    );
+    assert_eq!(
+        by_key.index_last_update_phy_offset as u64,
+        puts[29].append.physical_offset
+    );
+
+    // Java caps a query at 64; ask for 5 of the 30 "common" ones.
+    assert_eq!(
+        store
+            .query_messages("T", "common", 5, 0, i64::MAX)
+            .messages
+            .len(),
+        5
+    );
+    // Wrong topic or a time window before everything: nothing.
+    assert!(store
+        .query_messages("Other", "order-3", 32, 0, i64::MAX)
+        .messages
+        .is_empty());
+    assert!(store
+        .query_messages("T", "order-3", 32, 0, 1000)
+        .messages
+        .is_empty());
+    store.shutdown().unwrap();
+    drop(store);
+
+    // The index is derived data: delete it and reopen.
+    std::fs::remove_dir_all(dir.0.join("index")).unwrap();
+    let (store, _) = MessageStore::open(config(&dir)).unwrap();
+    assert_eq!(
+        store
+            .query_messages("T", "UNIQ0029", 32, 0, i64::MAX)
+            .messages
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .query_messages("T", "order-9", 32, 0, i64::MAX)
+            .messages
+            .len(),
+        3
+    );
 }
