@@ -25,7 +25,7 @@ fn from_hex(s: &str) -> Result<Vec<u8>, CodecError> {
         }
     }
     let bytes = s.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(CodecError::BadMessageId("odd number of hex digits"));
     }
     bytes

@@ -112,6 +112,10 @@ pub struct RecoveryReport {
     pub stopped_by: Option<String>,
     /// Segment files after the valid end that were deleted.
     pub dropped_segments: Vec<PathBuf>,
+    /// Store time of the last valid record (0 for an empty log).
+    pub last_store_timestamp: i64,
+    /// The `abort` marker was present: the previous run did not shut down cleanly.
+    pub previous_run_crashed: bool,
 }
 
 /// A published byte range of a segment; keeps the segment mapped while alive.
@@ -150,6 +154,8 @@ struct Writer {
 }
 
 pub(crate) struct Shared {
+    /// Store time of the newest record (for the checkpoint).
+    pub(crate) last_store_timestamp: std::sync::atomic::AtomicI64,
     pub(crate) segment_bytes: u64,
     pub(crate) segments: RwLock<Vec<Arc<Segment>>>,
     /// Records below this offset are complete and readable.
@@ -230,6 +236,7 @@ impl CommitLog {
             pos = 0;
         }
         let shared = Arc::new(Shared {
+            last_store_timestamp: std::sync::atomic::AtomicI64::new(report.last_store_timestamp),
             segment_bytes: config.commit_log_segment_bytes,
             segments: RwLock::new(segments),
             published: AtomicU64::new(report.valid_end),
@@ -267,6 +274,11 @@ impl CommitLog {
             .expect("segments lock")
             .first()
             .map_or(0, |s| s.start_offset())
+    }
+
+    /// Store time of the newest record.
+    pub fn last_store_timestamp(&self) -> i64 {
+        self.shared.last_store_timestamp.load(Ordering::Relaxed)
     }
 
     pub fn flushed_offset(&self) -> u64 {
@@ -361,6 +373,9 @@ impl CommitLog {
         self.shared
             .published
             .store(physical_offset + len as u64, Ordering::Release);
+        self.shared
+            .last_store_timestamp
+            .store(view.header.store_timestamp, Ordering::Relaxed);
         if dispatchable {
             // Still under the lock: units reach each queue in offset order.
             self.dispatcher.dispatch(&DispatchRequest {
@@ -547,6 +562,7 @@ fn recover(
                         pos += view.encoded_len();
                         end = (index, pos);
                         report.records += 1;
+                        report.last_store_timestamp = view.header.store_timestamp;
                     }
                     Err(e) => {
                         report.stopped_by = Some(format!(

@@ -125,7 +125,7 @@ impl StoreConfig {
                     .trim()
                     .parse()
                     .map_err(|_| invalid("expected a byte count"))?;
-                if bytes < 20 || bytes % 20 != 0 {
+                if bytes < 20 || !bytes.is_multiple_of(20) {
                     return Err(invalid("must be a positive multiple of 20"));
                 }
                 self.consume_queue_units_per_file = bytes / 20;

@@ -8,6 +8,7 @@
 //! built from it; and the [`message_store`] that reads by queue with Java's statuses.
 //! Settings use the Java key names ([`config`]).
 
+pub mod checkpoint;
 pub mod commitlog;
 pub mod config;
 pub mod consume_queue;

@@ -2,12 +2,14 @@
 //! reads by queue with Java's `GetMessageStatus` outcomes, and a hook fired when a message
 //! arrives (for long polling).
 
+use crate::checkpoint::{Checkpoint, RunGuard};
 use crate::commitlog::{
     CommitLog, DispatchRequest, Dispatcher, PutMessage, PutResult, RecoveryReport, SegmentSlice,
 };
 use crate::consume_queue::{ConsumeQueue, CqUnit};
 use crate::index::{IndexConfig, IndexService};
 use crate::{StoreConfig, StoreError};
+use ferrocket_common::record::RecordView;
 use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
@@ -60,6 +62,9 @@ const MAX_TRANSFER_BYTES: usize = 256 * 1024;
 const MAX_TRANSFER_COUNT: usize = 32;
 /// How many units one pull may scan while filtering (`Math.max(16000, n*20)` bytes).
 const MIN_FILTER_SCAN_BYTES: usize = 16_000;
+
+/// A queue entry next to a searched time: (offset, store time).
+type Neighbour = Option<(i64, i64)>;
 
 /// Called with topic, queue id and the queue's new max offset after each put.
 pub type ArrivalHook = Arc<dyn Fn(&str, i32, i64) + Send + Sync>;
@@ -205,6 +210,9 @@ pub struct MessageStore {
     queues: Arc<ConsumeQueues>,
     index: Option<Arc<IndexService>>,
     arrival: Option<ArrivalHook>,
+    root: PathBuf,
+    /// The `lock` and `abort` files, released by a clean shutdown.
+    run_guard: std::sync::Mutex<Option<RunGuard>>,
 }
 
 /// What a lookup by key found (QUERY_MESSAGE).
@@ -227,6 +235,8 @@ impl MessageStore {
     /// Opens the store: consume queues and index first, then the CommitLog, whose recovery
     /// re-dispatches whatever they miss and cuts whatever they hold beyond its valid end.
     pub fn open(config: StoreConfig) -> Result<(MessageStore, RecoveryReport), StoreError> {
+        let run_guard = RunGuard::acquire(&config.root_dir)?;
+        let root = config.root_dir.clone();
         let queues = Arc::new(ConsumeQueues::open(
             config.root_dir.join("consumequeue"),
             config.consume_queue_units_per_file,
@@ -247,13 +257,19 @@ impl MessageStore {
             queues: queues.clone(),
             index: index.clone(),
         });
-        let (commit_log, report) = CommitLog::open_with(config, derived)?;
+        let (commit_log, mut report) = CommitLog::open_with(config, derived)?;
+        report.previous_run_crashed = run_guard.previous_run_crashed;
+        if report.previous_run_crashed {
+            tracing::warn!(root = %root.display(), "the previous run did not shut down cleanly; recovered {} records", report.records);
+        }
         Ok((
             MessageStore {
                 commit_log,
                 queues,
                 index,
                 arrival: None,
+                root,
+                run_guard: std::sync::Mutex::new(Some(run_guard)),
             },
             report,
         ))
@@ -412,6 +428,84 @@ impl MessageStore {
         result
     }
 
+    /// Store timestamp of the message at `offset` of a queue.
+    pub fn store_time_at(&self, topic: &str, queue_id: i32, offset: i64) -> Option<i64> {
+        let unit = self.unit(topic, queue_id, offset)?;
+        self.store_time_of(&unit)
+    }
+
+    fn store_time_of(&self, unit: &CqUnit) -> Option<i64> {
+        let bytes = self.commit_log.read(
+            u64::try_from(unit.commit_log_offset).ok()?,
+            unit.size as usize,
+        )?;
+        RecordView::decode(&bytes, false)
+            .ok()
+            .map(|v| v.header.store_timestamp)
+    }
+
+    /// Store time of the oldest message still in the queue, or -1 (GET_EARLIEST_MSG_STORETIME).
+    pub fn earliest_store_time(&self, topic: &str, queue_id: i32) -> i64 {
+        let min = self.min_offset(topic, queue_id);
+        self.store_time_at(topic, queue_id, min).unwrap_or(-1)
+    }
+
+    /// The queue offset for `timestamp` (SEARCH_OFFSET_BY_TIMESTAMP, `getOffsetInQueueByTime`):
+    /// an exact store-time match, else the nearer neighbour (the smaller on a tie), else the
+    /// only neighbour; 0 when the queue holds nothing readable.
+    pub fn offset_by_time(&self, topic: &str, queue_id: i32, timestamp: i64) -> i64 {
+        let Some(queue) = self.queues.find(topic, queue_id) else {
+            return 0;
+        };
+        let commit_log_min = self.commit_log.min_offset() as i64;
+        // Entries whose record was deleted are not searched.
+        let (mut low, mut high) = (queue.min_offset(), queue.max_offset() - 1);
+        while low <= high
+            && queue
+                .get(low)
+                .is_some_and(|u| u.commit_log_offset < commit_log_min)
+        {
+            low += 1;
+        }
+        let time_of = |offset: i64| queue.get(offset).and_then(|u| self.store_time_of(&u));
+        // (offset, store time) of the nearest entries below and above `timestamp`.
+        let (mut left, mut right): (Neighbour, Neighbour) = (None, None);
+        while low <= high {
+            let mid = low + (high - low) / 2;
+            let Some(t) = time_of(mid) else { return 0 };
+            match t.cmp(&timestamp) {
+                std::cmp::Ordering::Equal => {
+                    // The first of equal store times.
+                    let mut first = mid;
+                    while first > low && time_of(first - 1) == Some(timestamp) {
+                        first -= 1;
+                    }
+                    return first;
+                }
+                std::cmp::Ordering::Less => {
+                    left = Some((mid, t));
+                    low = mid + 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    right = Some((mid, t));
+                    high = mid - 1;
+                }
+            }
+        }
+        match (left, right) {
+            (Some((lo, lt)), Some((ro, rt))) => {
+                if timestamp - lt <= rt - timestamp {
+                    lo
+                } else {
+                    ro
+                }
+            }
+            (Some((lo, _)), None) => lo,
+            (None, Some((ro, _))) => ro,
+            (None, None) => 0,
+        }
+    }
+
     /// Flushes the CommitLog and every consume queue, and stops the flusher.
     pub fn shutdown(&self) -> Result<(), StoreError> {
         self.commit_log.shutdown()?;
@@ -420,6 +514,16 @@ impl MessageStore {
         }
         if let Some(index) = &self.index {
             index.flush()?;
+        }
+        let last = self.commit_log.last_store_timestamp();
+        Checkpoint {
+            physic_msg_timestamp: last,
+            logics_msg_timestamp: last,
+            index_msg_timestamp: 0,
+        }
+        .store(&self.root)?;
+        if let Some(guard) = self.run_guard.lock().expect("run guard lock").take() {
+            guard.release()?;
         }
         Ok(())
     }

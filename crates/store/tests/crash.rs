@@ -156,6 +156,10 @@ fn acknowledged_sync_flush_writes_survive_kill_9() {
         all.extend(acks);
 
         let (store, report) = MessageStore::open(config(&root)).unwrap();
+        assert!(
+            report.previous_run_crashed,
+            "round {round}: a SIGKILL must be seen as a crash"
+        );
         let log = store.commit_log();
         for ack in &all {
             let queue_id = (ack.seq % 4) as i32;

@@ -358,3 +358,66 @@ async fn query_by_key_and_uniq_key_across_index_files() {
         3
     );
 }
+
+#[tokio::test]
+async fn lock_abort_and_checkpoint_files() {
+    let dir = TempDir::new();
+    let (store, report) = MessageStore::open(config(&dir)).unwrap();
+    assert!(!report.previous_run_crashed);
+    assert!(dir.0.join("abort").exists(), "abort marks a running store");
+    let err = MessageStore::open(config(&dir)).unwrap_err();
+    assert!(err.to_string().contains("Lock failed"), "{err}");
+    let put = store.put(&message("T", 0, b"x", "")).await.unwrap();
+    store.shutdown().unwrap();
+    drop(store);
+    assert!(
+        !dir.0.join("abort").exists(),
+        "clean shutdown removes abort"
+    );
+    let checkpoint = ferrocket_store::checkpoint::Checkpoint::load(&dir.0).unwrap();
+    assert_eq!(checkpoint.physic_msg_timestamp, put.append.store_timestamp);
+    assert_eq!(
+        std::fs::metadata(dir.0.join("checkpoint")).unwrap().len(),
+        4096
+    );
+
+    let (store, report) = MessageStore::open(config(&dir)).unwrap();
+    assert!(!report.previous_run_crashed);
+    drop(store); // no shutdown: as if the process died
+    let (_store, report) = MessageStore::open(config(&dir)).unwrap();
+    assert!(report.previous_run_crashed);
+}
+
+#[tokio::test]
+async fn offset_by_time_and_earliest_store_time() {
+    let dir = TempDir::new();
+    let (store, _) = MessageStore::open(config(&dir)).unwrap();
+    assert_eq!(store.earliest_store_time("T", 0), -1);
+    assert_eq!(store.offset_by_time("T", 0, 12345), 0);
+    let mut times = Vec::new();
+    for i in 0..6 {
+        let r = store
+            .put(&message("T", 0, format!("{i}").as_bytes(), ""))
+            .await
+            .unwrap();
+        times.push(r.append.store_timestamp);
+        tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+    }
+    assert_eq!(store.earliest_store_time("T", 0), times[0]);
+    for (i, t) in times.iter().enumerate() {
+        assert_eq!(store.offset_by_time("T", 0, *t), i as i64, "exact match");
+    }
+    // Between two messages: the nearer one, the smaller on a tie.
+    assert_eq!(store.offset_by_time("T", 0, times[2] + 1), 2);
+    assert_eq!(store.offset_by_time("T", 0, times[3] - 1), 3);
+    let mid = (times[4] + times[5]) / 2;
+    let expected = if (mid - times[4]) <= (times[5] - mid) {
+        4
+    } else {
+        5
+    };
+    assert_eq!(store.offset_by_time("T", 0, mid), expected);
+    // Before everything / after everything: the only neighbour.
+    assert_eq!(store.offset_by_time("T", 0, 0), 0);
+    assert_eq!(store.offset_by_time("T", 0, i64::MAX), 5);
+}
