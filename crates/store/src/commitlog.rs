@@ -471,6 +471,34 @@ impl CommitLog {
         }
     }
 
+    /// Deletes the oldest segments whose files were last modified more than `reserved` ago
+    /// (all of them with `force`), at most `max_files`, stopping at the first one kept. The
+    /// segment being written is never deleted. Returns the deleted paths.
+    pub fn delete_expired_segments(
+        &self,
+        now: std::time::SystemTime,
+        reserved: std::time::Duration,
+        force: bool,
+        max_files: usize,
+    ) -> Result<Vec<PathBuf>, StoreError> {
+        let mut deleted = Vec::new();
+        let mut segments = self.shared.segments.write().expect("segments lock");
+        while deleted.len() < max_files && segments.len() > 1 {
+            let oldest = &segments[0];
+            let modified = std::fs::metadata(oldest.path())?.modified()?;
+            let expired = now.duration_since(modified).is_ok_and(|age| age > reserved);
+            if !(expired || force) {
+                break;
+            }
+            let path = oldest.path().to_owned();
+            // Readers holding slices keep the mapping; the file goes now.
+            segments.remove(0);
+            std::fs::remove_file(&path)?;
+            deleted.push(path);
+        }
+        Ok(deleted)
+    }
+
     /// Test hook: the next flush fails as if `fdatasync` had returned EIO.
     #[doc(hidden)]
     pub fn inject_flush_failure(&self) {

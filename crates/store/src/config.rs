@@ -36,6 +36,12 @@ pub struct StoreConfig {
     pub index_hash_slots: u32,
     /// `maxIndexNum`.
     pub index_num: u32,
+    /// `fileReservedTime`: CommitLog segments older than this many hours may be deleted.
+    pub file_reserved_hours: u64,
+    /// `deleteWhen`: hours of the day (UTC here; Java uses local time) when expired files go.
+    pub delete_when_hours: Vec<u32>,
+    /// `diskMaxUsedSpaceRatio` (percent): above it expired files go at any hour.
+    pub disk_max_used_space_ratio: u32,
 }
 
 impl Default for StoreConfig {
@@ -52,6 +58,9 @@ impl Default for StoreConfig {
             message_index_enable: true,
             index_hash_slots: crate::index::DEFAULT_HASH_SLOTS,
             index_num: crate::index::DEFAULT_INDEX_NUM,
+            file_reserved_hours: 72,
+            delete_when_hours: vec![4],
+            disk_max_used_space_ratio: 75,
         }
     }
 }
@@ -130,6 +139,27 @@ impl StoreConfig {
                 }
                 self.consume_queue_units_per_file = bytes / 20;
             }
+            "fileReservedTime" => {
+                self.file_reserved_hours = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| invalid("expected hours"))?
+            }
+            "deleteWhen" => {
+                self.delete_when_hours = value
+                    .split(';')
+                    .map(|h| h.trim().parse::<u32>().ok().filter(|&h| h < 24))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| invalid("expected hours 00-23 separated by ';'"))?
+            }
+            "diskMaxUsedSpaceRatio" => {
+                self.disk_max_used_space_ratio = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|&r| (10..=95).contains(&r))
+                    .ok_or_else(|| invalid("expected a percentage from 10 to 95"))?
+            }
             "maxHashSlotNum" => {
                 self.index_hash_slots = value
                     .trim()
@@ -169,5 +199,9 @@ mod tests {
         let err = c.set("flushDiskType", "SOMETIMES").unwrap_err();
         assert!(err.to_string().contains("flushDiskType"));
         assert!(c.set("mappedFileSizeCommitLog", "12").is_err());
+        assert_eq!(c.set("deleteWhen", "04;16"), Ok(true));
+        assert_eq!(c.delete_when_hours, vec![4, 16]);
+        assert!(c.set("deleteWhen", "25").is_err());
+        assert!(c.set("diskMaxUsedSpaceRatio", "99").is_err());
     }
 }

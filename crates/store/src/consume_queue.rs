@@ -266,6 +266,49 @@ impl ConsumeQueue {
         Ok(())
     }
 
+    /// After CommitLog segments were deleted: drops files whose every unit points below
+    /// `commit_log_min`, never the last file, and moves the min offset to the first unit that
+    /// still has its record (`deleteExpiredFile` + `correctMinOffset`).
+    pub fn delete_below(&self, commit_log_min: i64) -> io::Result<usize> {
+        let mut removed = 0;
+        {
+            let mut files = self.files.write().expect("cq files lock");
+            while files.len() > 1 {
+                let first = &files[0];
+                let last_unit = CqUnit::decode(first.read(first.len() - UNIT_SIZE, UNIT_SIZE));
+                if last_unit.commit_log_offset + i64::from(last_unit.size) > commit_log_min {
+                    break;
+                }
+                let path = first.path().to_owned();
+                files.remove(0);
+                std::fs::remove_file(path)?;
+                removed += 1;
+            }
+        }
+        let mut min = self.min_offset().max(
+            self.files
+                .read()
+                .expect("cq files lock")
+                .first()
+                .map_or(0, |f| (f.start_offset() / UNIT_SIZE as u64) as i64),
+        );
+        while min < self.max_offset() {
+            match self.get_unchecked(min) {
+                Some(u) if u.commit_log_offset < commit_log_min || u == CqUnit::blank() => min += 1,
+                _ => break,
+            }
+        }
+        self.min_offset.store(min, Ordering::Release);
+        Ok(removed)
+    }
+
+    fn get_unchecked(&self, offset: i64) -> Option<CqUnit> {
+        let byte_pos = offset as u64 * UNIT_SIZE as u64;
+        let file = self.file_for(byte_pos)?;
+        let pos = (byte_pos - file.start_offset()) as usize;
+        Some(CqUnit::decode(file.read(pos, UNIT_SIZE)))
+    }
+
     /// Flushes every file.
     pub fn flush(&self) -> io::Result<()> {
         for file in self.files.read().expect("cq files lock").iter() {

@@ -9,6 +9,9 @@ pub enum StoreError {
     /// An earlier fsync failed: nothing written since can be reported durable.
     #[error("the store refuses writes after a failed flush: {0}")]
     Poisoned(String),
+    /// Disk usage passed the warning level: puts are refused until space is freed.
+    #[error("the disk of the store is full ({used_percent}% used); messages are refused")]
+    DiskFull { used_percent: u32 },
     #[error("the store is shut down")]
     ShutDown,
     #[error("store I/O error: {0}")]

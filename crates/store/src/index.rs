@@ -369,6 +369,25 @@ impl IndexService {
         (out, last.0, last.1)
     }
 
+    /// Deletes index files (never the newest) whose every item points below `commit_log_min`.
+    pub fn delete_below(&self, commit_log_min: i64) -> io::Result<usize> {
+        let mut files = self.files.lock().expect("index files lock");
+        let mut removed = 0;
+        while files.len() > 1 {
+            let path = {
+                let first = files[0].lock().expect("index file lock");
+                if first.header.end_phy_offset >= commit_log_min {
+                    break;
+                }
+                first.path().to_owned()
+            };
+            files.remove(0);
+            std::fs::remove_file(path)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
     pub fn flush(&self) -> io::Result<()> {
         for file in self.files.lock().expect("index files lock").iter() {
             file.lock().expect("index file lock").flush()?;

@@ -25,4 +25,6 @@ pub use commitlog::{
 pub use config::{FlushDiskType, StoreConfig};
 pub use consume_queue::{ConsumeQueue, CqUnit};
 pub use error::StoreError;
-pub use message_store::{GetMessageResult, GetMessageStatus, MessageStore, QueryResult};
+pub use message_store::{
+    CleanReport, GetMessageResult, GetMessageStatus, MessageStore, QueryResult,
+};

@@ -63,6 +63,21 @@ const MAX_TRANSFER_COUNT: usize = 32;
 /// How many units one pull may scan while filtering (`Math.max(16000, n*20)` bytes).
 const MIN_FILTER_SCAN_BYTES: usize = 16_000;
 
+/// Above this disk usage puts are refused (`diskSpaceWarningLevelRatio`).
+const DISK_WARNING_RATIO: f64 = 0.90;
+/// Above this even unexpired segments are deleted (`diskSpaceCleanForciblyRatio`).
+const DISK_CLEAN_FORCIBLY_RATIO: f64 = 0.85;
+/// Java deletes at most 10 files per pass.
+const MAX_DELETED_PER_PASS: usize = 10;
+
+/// What one retention pass removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CleanReport {
+    pub commit_log_segments: Vec<PathBuf>,
+    pub consume_queue_files: usize,
+    pub index_files: usize,
+}
+
 /// A queue entry next to a searched time: (offset, store time).
 type Neighbour = Option<(i64, i64)>;
 
@@ -211,6 +226,9 @@ pub struct MessageStore {
     index: Option<Arc<IndexService>>,
     arrival: Option<ArrivalHook>,
     root: PathBuf,
+    config: StoreConfig,
+    /// Disk usage in percent when it passed the warning level, else 0.
+    disk_full_percent: std::sync::atomic::AtomicU32,
     /// The `lock` and `abort` files, released by a clean shutdown.
     run_guard: std::sync::Mutex<Option<RunGuard>>,
 }
@@ -257,7 +275,7 @@ impl MessageStore {
             queues: queues.clone(),
             index: index.clone(),
         });
-        let (commit_log, mut report) = CommitLog::open_with(config, derived)?;
+        let (commit_log, mut report) = CommitLog::open_with(config.clone(), derived)?;
         report.previous_run_crashed = run_guard.previous_run_crashed;
         if report.previous_run_crashed {
             tracing::warn!(root = %root.display(), "the previous run did not shut down cleanly; recovered {} records", report.records);
@@ -269,6 +287,8 @@ impl MessageStore {
                 index,
                 arrival: None,
                 root,
+                config,
+                disk_full_percent: std::sync::atomic::AtomicU32::new(0),
                 run_guard: std::sync::Mutex::new(Some(run_guard)),
             },
             report,
@@ -315,6 +335,12 @@ impl MessageStore {
     }
 
     pub async fn put(&self, msg: &PutMessage<'_>) -> Result<PutResult, StoreError> {
+        let full = self
+            .disk_full_percent
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if full > 0 {
+            return Err(StoreError::DiskFull { used_percent: full });
+        }
         let result = self.commit_log.put(msg).await?;
         if let Some(hook) = &self.arrival {
             hook(msg.topic, msg.queue_id, result.append.queue_offset + 1);
@@ -504,6 +530,70 @@ impl MessageStore {
             (None, Some((ro, _))) => ro,
             (None, None) => 0,
         }
+    }
+
+    /// Disk usage of the store's file system, 0.0..=1.0 (statvfs).
+    pub fn disk_usage(&self) -> io::Result<f64> {
+        crate::segment::disk_usage(&self.root)
+    }
+
+    /// One retention pass (`CleanCommitLogService`), given the time and the disk usage:
+    /// expired CommitLog segments go at a `deleteWhen` hour or when usage passes
+    /// `diskMaxUsedSpaceRatio`; above 85 % even unexpired ones go; then consume-queue and
+    /// index files wholly below the new minimum. Above 90 % puts are refused until usage drops.
+    pub fn clean(
+        &self,
+        now: std::time::SystemTime,
+        disk_usage: f64,
+    ) -> Result<CleanReport, StoreError> {
+        let used_percent = (disk_usage * 100.0).round() as u32;
+        let warning = disk_usage > DISK_WARNING_RATIO;
+        if warning
+            != (self
+                .disk_full_percent
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > 0)
+        {
+            if warning {
+                tracing::error!(used_percent, "disk nearly full: refusing new messages");
+            } else {
+                tracing::info!(
+                    used_percent,
+                    "disk usage back to normal: accepting messages"
+                );
+            }
+        }
+        self.disk_full_percent.store(
+            if warning { used_percent.max(1) } else { 0 },
+            std::sync::atomic::Ordering::Relaxed,
+        );
+
+        let hour = (now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            / 3600
+            % 24) as u32;
+        let at_delete_hour = self.config.delete_when_hours.contains(&hour);
+        let space_pressure = disk_usage * 100.0 > f64::from(self.config.disk_max_used_space_ratio);
+        let force = disk_usage > DISK_CLEAN_FORCIBLY_RATIO;
+        let mut report = CleanReport::default();
+        if at_delete_hour || space_pressure || force {
+            let reserved = std::time::Duration::from_secs(self.config.file_reserved_hours * 3600);
+            report.commit_log_segments = self.commit_log.delete_expired_segments(
+                now,
+                reserved,
+                force,
+                MAX_DELETED_PER_PASS,
+            )?;
+        }
+        let min = self.commit_log.min_offset() as i64;
+        for queue in self.queues.all() {
+            report.consume_queue_files += queue.delete_below(min)?;
+        }
+        if let Some(index) = &self.index {
+            report.index_files = index.delete_below(min)?;
+        }
+        Ok(report)
     }
 
     /// Flushes the CommitLog and every consume queue, and stops the flusher.

@@ -157,3 +157,24 @@ impl Segment {
         self.file.sync_all()
     }
 }
+
+/// Used fraction of the file system holding `path` (statvfs).
+pub fn disk_usage(path: &std::path::Path) -> io::Result<f64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c_path` is a valid NUL-terminated string and `stat` is writable memory of the
+    // right type; statvfs fills it completely when it returns 0.
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: statvfs returned 0, so `stat` is initialised.
+    let stat = unsafe { stat.assume_init() };
+    let total = stat.f_blocks as f64;
+    if total == 0.0 {
+        return Ok(0.0);
+    }
+    Ok(1.0 - stat.f_bavail as f64 / total)
+}

@@ -421,3 +421,133 @@ async fn offset_by_time_and_earliest_store_time() {
     assert_eq!(store.offset_by_time("T", 0, 0), 0);
     assert_eq!(store.offset_by_time("T", 0, i64::MAX), 5);
 }
+
+/// Makes every CommitLog segment but the newest look `age` old.
+fn age_segments(dir: &TempDir, age: std::time::Duration) {
+    let cl = dir.0.join("commitlog");
+    let mut names: Vec<_> = std::fs::read_dir(&cl)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    names.pop();
+    for path in names {
+        let f = std::fs::File::options().write(true).open(&path).unwrap();
+        f.set_modified(std::time::SystemTime::now() - age).unwrap();
+    }
+}
+
+/// A moment at 04:xx UTC (in `deleteWhen`) and one at 10:xx (not).
+fn at_hour(hour: u64) -> std::time::SystemTime {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let day_start = now - now % 86_400;
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(day_start + hour * 3600 + 60)
+}
+
+#[tokio::test]
+async fn retention_deletes_expired_segments_and_what_points_into_them() {
+    let dir = TempDir::new();
+    let (store, _) = MessageStore::open(config(&dir)).unwrap();
+    let body = vec![b'r'; 700];
+    for _ in 0..60 {
+        store
+            .put(&message("T", 0, &body, "KEYS\u{1}k"))
+            .await
+            .unwrap();
+    }
+    let segments = std::fs::read_dir(dir.0.join("commitlog")).unwrap().count();
+    assert!(segments >= 5, "{segments} segments");
+    let cq_files = std::fs::read_dir(dir.0.join("consumequeue/T/0"))
+        .unwrap()
+        .count();
+
+    // Not old enough: nothing goes, even at the delete hour.
+    let report = store.clean(at_hour(4), 0.10).unwrap();
+    assert!(report.commit_log_segments.is_empty());
+
+    age_segments(&dir, std::time::Duration::from_secs(80 * 3600));
+    // Old, but not the hour and no disk pressure: kept.
+    assert!(store
+        .clean(at_hour(10), 0.10)
+        .unwrap()
+        .commit_log_segments
+        .is_empty());
+    // The hour: every expired segment goes, the one being written stays.
+    let report = store.clean(at_hour(4), 0.10).unwrap();
+    assert_eq!(report.commit_log_segments.len(), segments - 1);
+    assert_eq!(
+        std::fs::read_dir(dir.0.join("commitlog")).unwrap().count(),
+        1
+    );
+    assert!(report.consume_queue_files > 0);
+    assert!(
+        std::fs::read_dir(dir.0.join("consumequeue/T/0"))
+            .unwrap()
+            .count()
+            < cq_files
+    );
+
+    // Reads below the new minimum are told where to go.
+    let min = store.min_offset("T", 0);
+    assert!(min > 0);
+    let old = store.get_messages("T", 0, 0, 32, &all);
+    assert_eq!(
+        (old.status, old.next_begin_offset),
+        (GetMessageStatus::OffsetTooSmall, min)
+    );
+    let first = store.get_messages("T", 0, min, 1, &all);
+    assert_eq!(first.status, GetMessageStatus::Found);
+    // The new min offset is the first unit whose record still exists.
+    let first_unit = store.unit("T", 0, min).unwrap();
+    assert!(first_unit.commit_log_offset as u64 >= store.commit_log().min_offset());
+    // The store keeps working.
+    store.put(&message("T", 0, b"after", "")).await.unwrap();
+}
+
+#[tokio::test]
+async fn disk_pressure_deletes_early_and_a_full_disk_refuses_puts() {
+    let dir = TempDir::new();
+    let (store, _) = MessageStore::open(config(&dir)).unwrap();
+    let body = vec![b'd'; 700];
+    for _ in 0..30 {
+        store.put(&message("T", 0, &body, "")).await.unwrap();
+    }
+    // Above diskMaxUsedSpaceRatio (75 %): expired segments go at any hour.
+    age_segments(&dir, std::time::Duration::from_secs(80 * 3600));
+    assert!(!store
+        .clean(at_hour(10), 0.80)
+        .unwrap()
+        .commit_log_segments
+        .is_empty());
+    for _ in 0..30 {
+        store.put(&message("T", 0, &body, "")).await.unwrap();
+    }
+    // Above 85 %: even young segments go.
+    assert!(!store
+        .clean(at_hour(10), 0.86)
+        .unwrap()
+        .commit_log_segments
+        .is_empty());
+
+    // Above 90 %: puts are refused, reads still work; below it again, puts resume.
+    store.clean(at_hour(10), 0.95).unwrap();
+    let err = store.put(&message("T", 0, b"x", "")).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ferrocket_store::StoreError::DiskFull { used_percent: 95 }
+        ),
+        "{err}"
+    );
+    let max = store.max_offset("T", 0);
+    assert_eq!(
+        store.get_messages("T", 0, max - 1, 1, &all).status,
+        GetMessageStatus::Found
+    );
+    store.clean(at_hour(10), 0.50).unwrap();
+    store.put(&message("T", 0, b"x", "")).await.unwrap();
+    assert!(store.disk_usage().unwrap() > 0.0);
+}
