@@ -249,6 +249,8 @@ pub struct IndexService {
     dir: PathBuf,
     config: IndexConfig,
     files: Mutex<Vec<Arc<Mutex<IndexFile>>>>,
+    /// Reused for `topic#key` so that indexing allocates nothing per message.
+    key_buf: Mutex<String>,
 }
 
 impl IndexService {
@@ -270,6 +272,7 @@ impl IndexService {
             dir,
             config,
             files: Mutex::new(files),
+            key_buf: Mutex::new(String::with_capacity(256)),
         })
     }
 
@@ -322,8 +325,12 @@ impl IndexService {
         let user_keys = properties::find(r.properties, keys::KEYS)
             .into_iter()
             .flat_map(properties::split_keys);
+        let mut full = self.key_buf.lock().expect("index key buffer lock");
         for key in uniq.into_iter().chain(user_keys) {
-            let full = format!("{}#{key}", r.topic);
+            full.clear();
+            full.push_str(r.topic);
+            full.push('#');
+            full.push_str(key);
             loop {
                 let file = self.writable(r.store_timestamp)?;
                 if file

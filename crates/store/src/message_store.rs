@@ -596,6 +596,40 @@ impl MessageStore {
         Ok(report)
     }
 
+    /// Runs [`clean`](Self::clean) every `interval` (Java: `cleanResourceInterval`, 10 s) with
+    /// the real clock and disk usage, on a thread of its own, until the store is dropped.
+    pub fn start_cleaner(
+        self: &Arc<Self>,
+        interval: std::time::Duration,
+    ) -> std::thread::JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("store-cleaner".into())
+            .spawn(move || loop {
+                std::thread::sleep(interval);
+                let Some(store) = weak.upgrade() else { return };
+                if store.is_shut_down() {
+                    return;
+                }
+                let outcome = store
+                    .disk_usage()
+                    .map_err(StoreError::from)
+                    .and_then(|usage| store.clean(std::time::SystemTime::now(), usage));
+                match outcome {
+                    Ok(report) if !report.commit_log_segments.is_empty() => {
+                        tracing::info!(?report, "retention deleted expired files")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("retention pass failed: {e}"),
+                }
+            })
+            .expect("spawning the cleaner thread")
+    }
+
+    fn is_shut_down(&self) -> bool {
+        self.run_guard.lock().expect("run guard lock").is_none()
+    }
+
     /// Flushes the CommitLog and every consume queue, and stops the flusher.
     pub fn shutdown(&self) -> Result<(), StoreError> {
         self.commit_log.shutdown()?;

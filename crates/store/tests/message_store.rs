@@ -551,3 +551,23 @@ async fn disk_pressure_deletes_early_and_a_full_disk_refuses_puts() {
     store.put(&message("T", 0, b"x", "")).await.unwrap();
     assert!(store.disk_usage().unwrap() > 0.0);
 }
+
+#[tokio::test]
+async fn the_cleaner_thread_runs_and_stops() {
+    let dir = TempDir::new();
+    let (store, _) = MessageStore::open(config(&dir)).unwrap();
+    let store = Arc::new(store);
+    let cleaner = store.start_cleaner(std::time::Duration::from_millis(20));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    store
+        .put(&message("T", 0, b"still works", ""))
+        .await
+        .unwrap();
+    store.shutdown().unwrap();
+    // After shutdown the thread notices and ends.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !cleaner.is_finished() {
+        assert!(std::time::Instant::now() < deadline, "cleaner did not stop");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
