@@ -1,10 +1,12 @@
-//! Put throughput of the CommitLog: `cargo bench -p ferrocket-store --bench put`.
+//! Store throughput: `cargo bench -p ferrocket-store --bench put`.
 //!
+//! Puts go through the whole store (CommitLog append + consume-queue and index dispatch):
 //! ASYNC_FLUSH from one putter (100 B and 1 KiB bodies), then SYNC_FLUSH with 1, 16, 64 and
 //! 1024 concurrent putters, printed next to the group-commit bound `putters / fdatasync
-//! latency` measured in the same run on the same disk.
+//! latency` measured in the same run on the same disk. Then sequential reads through the
+//! consume queue, and the time to reopen (recover) a 1 GiB CommitLog.
 
-use ferrocket_store::{CommitLog, FlushDiskType, PutMessage, StoreConfig};
+use ferrocket_store::{FlushDiskType, MessageStore, PutMessage, StoreConfig};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,7 +44,8 @@ fn async_single_putter(body_len: usize) {
         flush_disk_type: FlushDiskType::AsyncFlush,
         ..StoreConfig::default()
     };
-    let (log, _) = CommitLog::open(config).unwrap();
+    let (store, _) = MessageStore::open(config).unwrap();
+    let log = store.commit_log();
     let body = vec![b'x'; body_len];
     let msg = message(&body);
     // Warm up: touch the first pages.
@@ -62,8 +65,8 @@ fn async_single_putter(body_len: usize) {
         bytes / elapsed.as_secs_f64() / 1e6,
         elapsed.as_nanos() as f64 / n as f64
     );
-    log.shutdown().unwrap();
-    drop(log);
+    store.shutdown().unwrap();
+    drop(store);
     let _ = std::fs::remove_dir_all(root);
 }
 
@@ -91,7 +94,7 @@ fn sync_putters(runtime: &tokio::runtime::Runtime, putters: usize, fsync: Durati
         flush_disk_type: FlushDiskType::SyncFlush,
         ..StoreConfig::default()
     };
-    let (log, _) = CommitLog::open(config).unwrap();
+    let (log, _) = MessageStore::open(config).unwrap();
     let log = Arc::new(log);
     let run_for = Duration::from_secs(3);
     let total: u64 = runtime.block_on(async {
@@ -127,6 +130,57 @@ fn sync_putters(runtime: &tokio::runtime::Runtime, putters: usize, fsync: Durati
     let _ = std::fs::remove_dir_all(root);
 }
 
+/// Fills a store with 1 GiB of 1 KiB messages over 4 queues, reads one queue back through the
+/// consume queue, then times a reopen (recovery) of the whole CommitLog.
+fn read_and_recover() {
+    let root = temp_root("recover");
+    let config = StoreConfig {
+        root_dir: root.clone(),
+        commit_log_segment_bytes: 1 << 30,
+        flush_disk_type: FlushDiskType::AsyncFlush,
+        ..StoreConfig::default()
+    };
+    let (store, _) = MessageStore::open(config.clone()).unwrap();
+    let body = vec![b'z'; 1024];
+    let mut msg = message(&body);
+    let mut n = 0u64;
+    while store.commit_log().max_offset() < (1 << 30) - (64 << 10) {
+        msg.queue_id = (n % 4) as i32;
+        store.commit_log().append(&msg).unwrap();
+        n += 1;
+    }
+    let in_queue = store.max_offset("BenchTopic", 0);
+    let all = |_: i64| true;
+    let start = Instant::now();
+    let (mut offset, mut read, mut bytes) = (0i64, 0u64, 0u64);
+    while offset < in_queue {
+        let got = store.get_messages("BenchTopic", 0, offset, 32, &all);
+        read += got.messages.len() as u64;
+        bytes += got.messages.iter().map(|m| m.len() as u64).sum::<u64>();
+        offset = got.next_begin_offset;
+    }
+    let elapsed = start.elapsed();
+    println!(
+        "read via ConsumeQueue, 32 per pull: {:>9.0} msgs/s  {:>7.1} MB/s  ({read} messages)",
+        read as f64 / elapsed.as_secs_f64(),
+        bytes as f64 / elapsed.as_secs_f64() / 1e6
+    );
+    let total = store.commit_log().max_offset();
+    store.shutdown().unwrap();
+    drop(store);
+    let start = Instant::now();
+    let (store, report) = MessageStore::open(config).unwrap();
+    println!(
+        "recovery (clean reopen) of a {:.2} GiB CommitLog, {} records: {:?}",
+        total as f64 / (1u64 << 30) as f64,
+        report.records,
+        start.elapsed()
+    );
+    store.shutdown().unwrap();
+    drop(store);
+    let _ = std::fs::remove_dir_all(root);
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
     async_single_putter(100);
@@ -141,4 +195,5 @@ fn main() {
     for putters in [1, 16, 64, 1024] {
         sync_putters(&runtime, putters, fsync);
     }
+    read_and_recover();
 }
