@@ -276,6 +276,11 @@ impl CommitLog {
             .map_or(0, |s| s.start_offset())
     }
 
+    /// The segments and published end, for readers that follow the log (the indexer).
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
     /// Store time of the newest record.
     pub fn last_store_timestamp(&self) -> i64 {
         self.shared.last_store_timestamp.load(Ordering::Relaxed)

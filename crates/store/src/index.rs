@@ -403,6 +403,146 @@ impl IndexService {
     }
 }
 
+impl IndexService {
+    /// Where indexing must resume: the start of the last indexed record (which `build` skips),
+    /// or `commit_log_min` when there is no index yet.
+    pub fn resume_offset(&self, commit_log_min: u64) -> u64 {
+        match self.last_end_phy() {
+            end if end >= 0
+                && self
+                    .files
+                    .lock()
+                    .expect("index files lock")
+                    .iter()
+                    .any(|f| f.lock().expect("index file lock").header.index_count > 1) =>
+            {
+                (end as u64).max(commit_log_min)
+            }
+            _ => commit_log_min,
+        }
+    }
+}
+
+/// Follows the CommitLog on a thread of its own and indexes every record, as Java's reput
+/// service does, so that appends never pay for the index.
+pub(crate) struct Indexer {
+    progress: Arc<std::sync::atomic::AtomicU64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Indexer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Indexer")
+            .field("progress", &self.progress)
+            .finish()
+    }
+}
+
+impl Indexer {
+    pub(crate) fn start(
+        index: Arc<IndexService>,
+        log: Arc<crate::commitlog::Shared>,
+        from: u64,
+    ) -> Indexer {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let progress = Arc::new(AtomicU64::new(from));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, s) = (progress.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("store-indexer".into())
+            .spawn(move || loop {
+                let stopping = s.load(Ordering::Acquire);
+                let end = log.published.load(Ordering::Acquire);
+                let mut at = p.load(Ordering::Acquire);
+                // Retention may have deleted segments the indexer had not reached.
+                let oldest = log
+                    .segments
+                    .read()
+                    .expect("segments lock")
+                    .first()
+                    .map_or(0, |seg| seg.start_offset());
+                at = at.max(oldest);
+                while at < end {
+                    match index_one(&index, &log, at) {
+                        Ok(next) => at = next,
+                        Err(e) => {
+                            tracing::error!(offset = at, "indexing stopped: {e}");
+                            return;
+                        }
+                    }
+                    p.store(at, Ordering::Release);
+                }
+                if stopping {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            })
+            .expect("spawning the indexer thread");
+        Indexer {
+            progress,
+            stop,
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+
+    /// CommitLog offset up to which every record is indexed.
+    pub(crate) fn progress(&self) -> u64 {
+        self.progress.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Indexes what is published, then stops.
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(thread) = self.thread.lock().expect("indexer thread lock").take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Indexer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Indexes the record (or skips the blank marker) at `at`; returns the next offset.
+fn index_one(index: &IndexService, log: &crate::commitlog::Shared, at: u64) -> io::Result<u64> {
+    use ferrocket_common::record::{peek, Peek, RecordView};
+    let segment = log
+        .segment_for(at)
+        .ok_or_else(|| io::Error::other(format!("no segment holds offset {at}")))?;
+    let pos = (at - segment.start_offset()) as usize;
+    let next_segment = segment.start_offset() + segment.len() as u64;
+    if pos + 8 > segment.len() {
+        return Ok(next_segment);
+    }
+    let rest = segment.read(pos, segment.len() - pos);
+    match peek(rest) {
+        Peek::Blank { .. } => Ok(next_segment),
+        Peek::Message { .. } => {
+            let view = RecordView::decode(rest, false)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            index.build(&DispatchRequest {
+                topic: view.topic,
+                queue_id: view.header.queue_id,
+                queue_offset: view.header.queue_offset,
+                physical_offset: at,
+                size: view.encoded_len() as u32,
+                tags_code: 0,
+                store_timestamp: view.header.store_timestamp,
+                sys_flag: view.header.sys_flag,
+                properties: view.properties,
+            })?;
+            Ok(at + view.encoded_len() as u64)
+        }
+        Peek::Other => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("no record at published offset {at}"),
+        )),
+    }
+}
+
 impl Dispatcher for IndexService {
     fn dispatch(&self, request: &DispatchRequest<'_>) -> io::Result<()> {
         self.build(request)

@@ -7,7 +7,7 @@ use crate::commitlog::{
     CommitLog, DispatchRequest, Dispatcher, PutMessage, PutResult, RecoveryReport, SegmentSlice,
 };
 use crate::consume_queue::{ConsumeQueue, CqUnit};
-use crate::index::{IndexConfig, IndexService};
+use crate::index::{IndexConfig, IndexService, Indexer};
 use crate::{StoreConfig, StoreError};
 use ferrocket_common::record::RecordView;
 use std::collections::HashMap;
@@ -195,7 +195,8 @@ impl Dispatcher for ConsumeQueues {
     }
 }
 
-/// Sends each record to the consume queues and, when enabled, the index.
+/// What the CommitLog writer maintains itself: the consume queues. It also cuts the index
+/// back when recovery cuts the log; the index is built by the [`Indexer`] thread.
 struct Derived {
     queues: Arc<ConsumeQueues>,
     index: Option<Arc<IndexService>>,
@@ -203,11 +204,7 @@ struct Derived {
 
 impl Dispatcher for Derived {
     fn dispatch(&self, request: &DispatchRequest<'_>) -> io::Result<()> {
-        self.queues.dispatch(request)?;
-        match &self.index {
-            Some(index) => index.dispatch(request),
-            None => Ok(()),
-        }
+        self.queues.dispatch(request)
     }
 
     fn truncate_beyond(&self, end: u64) -> io::Result<()> {
@@ -224,6 +221,7 @@ pub struct MessageStore {
     commit_log: CommitLog,
     queues: Arc<ConsumeQueues>,
     index: Option<Arc<IndexService>>,
+    indexer: Option<Indexer>,
     arrival: Option<ArrivalHook>,
     root: PathBuf,
     config: StoreConfig,
@@ -277,6 +275,10 @@ impl MessageStore {
         });
         let (commit_log, mut report) = CommitLog::open_with(config.clone(), derived)?;
         report.previous_run_crashed = run_guard.previous_run_crashed;
+        let indexer = index.as_ref().map(|index| {
+            let from = index.resume_offset(commit_log.min_offset());
+            Indexer::start(index.clone(), commit_log.shared(), from)
+        });
         if report.previous_run_crashed {
             tracing::warn!(root = %root.display(), "the previous run did not shut down cleanly; recovered {} records", report.records);
         }
@@ -285,6 +287,7 @@ impl MessageStore {
                 commit_log,
                 queues,
                 index,
+                indexer,
                 arrival: None,
                 root,
                 config,
@@ -293,6 +296,22 @@ impl MessageStore {
             },
             report,
         ))
+    }
+
+    /// Waits until every record before `offset` is indexed, or `timeout` passes; true if it
+    /// was. Indexing follows puts within about a millisecond.
+    pub fn wait_indexed(&self, offset: u64, timeout: std::time::Duration) -> bool {
+        let Some(indexer) = &self.indexer else {
+            return true;
+        };
+        let deadline = std::time::Instant::now() + timeout;
+        while indexer.progress() < offset {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        true
     }
 
     /// Messages of `topic` whose `KEYS` or `UNIQ_KEY` is `key`, stored within `[begin, end]`
@@ -633,6 +652,9 @@ impl MessageStore {
     /// Flushes the CommitLog and every consume queue, and stops the flusher.
     pub fn shutdown(&self) -> Result<(), StoreError> {
         self.commit_log.shutdown()?;
+        if let Some(indexer) = &self.indexer {
+            indexer.stop();
+        }
         for queue in self.queues.all() {
             queue.flush()?;
         }

@@ -161,6 +161,10 @@ fn acknowledged_sync_flush_writes_survive_kill_9() {
             "round {round}: a SIGKILL must be seen as a crash"
         );
         let log = store.commit_log();
+        assert!(
+            store.wait_indexed(log.max_offset(), Duration::from_secs(30)),
+            "round {round}: the index did not catch up"
+        );
         for ack in &all {
             let queue_id = (ack.seq % 4) as i32;
             let unit = store

@@ -294,6 +294,11 @@ async fn query_by_key_and_uniq_key_across_index_files() {
                 .unwrap(),
         );
     }
+    let end = store.commit_log().max_offset();
+    assert!(
+        store.wait_indexed(end, std::time::Duration::from_secs(5)),
+        "indexer caught up"
+    );
     let index_files = std::fs::read_dir(dir.0.join("index")).unwrap().count();
     assert!(index_files >= 2, "index rolled: {index_files} files");
 
@@ -343,6 +348,10 @@ async fn query_by_key_and_uniq_key_across_index_files() {
     // The index is derived data: delete it and reopen.
     std::fs::remove_dir_all(dir.0.join("index")).unwrap();
     let (store, _) = MessageStore::open(config(&dir)).unwrap();
+    assert!(store.wait_indexed(
+        store.commit_log().max_offset(),
+        std::time::Duration::from_secs(5)
+    ));
     assert_eq!(
         store
             .query_messages("T", "UNIQ0029", 32, 0, i64::MAX)
