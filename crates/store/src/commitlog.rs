@@ -173,7 +173,61 @@ impl Shared {
     }
 }
 
+/// Suffix of a segment prepared ahead of use; such files are not part of the log.
+const PREALLOC_SUFFIX: &str = ".prealloc";
+
+/// Creates the next segment on a thread of its own so that rolling does not wait for it.
+struct Preallocator {
+    ready: Arc<Mutex<Option<(u64, Segment)>>>,
+    requests: Mutex<std::sync::mpsc::Sender<u64>>,
+}
+
+impl Preallocator {
+    fn start(dir: PathBuf, segment_bytes: u64) -> Preallocator {
+        let ready: Arc<Mutex<Option<(u64, Segment)>>> = Arc::new(Mutex::new(None));
+        let (tx, rx) = std::sync::mpsc::channel::<u64>();
+        let slot = ready.clone();
+        std::thread::Builder::new()
+            .name("commitlog-prealloc".into())
+            .spawn(move || {
+                for start in rx {
+                    let name = format!("{}{PREALLOC_SUFFIX}", crate::segment::file_name(start));
+                    match Segment::open_named(&dir, &name, segment_bytes) {
+                        Ok(seg) => *slot.lock().expect("prealloc slot") = Some((start, seg)),
+                        Err(e) => tracing::warn!(start, "could not pre-allocate a segment: {e}"),
+                    }
+                }
+            })
+            .expect("spawning the pre-allocation thread");
+        Preallocator {
+            ready,
+            requests: Mutex::new(tx),
+        }
+    }
+
+    fn request(&self, start: u64) {
+        let _ = self.requests.lock().expect("prealloc requests").send(start);
+    }
+
+    /// The pre-allocated segment for `start`, renamed into place, if it is ready.
+    fn take(&self, dir: &Path, start: u64) -> Option<Segment> {
+        let (ready_start, mut seg) = self.ready.lock().expect("prealloc slot").take()?;
+        if ready_start != start {
+            let _ = std::fs::remove_file(seg.path());
+            return None;
+        }
+        match seg.rename_to(dir.join(crate::segment::file_name(start)), start) {
+            Ok(()) => Some(seg),
+            Err(e) => {
+                tracing::warn!(start, "could not rename a pre-allocated segment: {e}");
+                None
+            }
+        }
+    }
+}
+
 pub struct CommitLog {
+    preallocator: Preallocator,
     dir: PathBuf,
     config: StoreConfig,
     shared: Arc<Shared>,
@@ -242,7 +296,10 @@ impl CommitLog {
             published: AtomicU64::new(report.valid_end),
         });
         let flush = FlushQueue::start(shared.clone(), report.valid_end, config.flush_interval);
+        let preallocator = Preallocator::start(dir.clone(), config.commit_log_segment_bytes);
+        preallocator.request(current.start_offset() + current.len() as u64);
         let log = CommitLog {
+            preallocator,
             dir,
             config,
             shared,
@@ -411,11 +468,16 @@ impl CommitLog {
             .unpublished_mut(writer.pos, record::BLANK_MIN_LEN);
         record::encode_blank(&mut out, remaining);
         let next_start = writer.segment.start_offset() + writer.segment.len() as u64;
-        let next = Arc::new(Segment::open(
-            &self.dir,
-            next_start,
-            self.shared.segment_bytes,
-        )?);
+        let next = match self.preallocator.take(&self.dir, next_start) {
+            Some(seg) => Arc::new(seg),
+            None => Arc::new(Segment::open(
+                &self.dir,
+                next_start,
+                self.shared.segment_bytes,
+            )?),
+        };
+        self.preallocator
+            .request(next_start + self.shared.segment_bytes);
         self.shared
             .segments
             .write()
@@ -522,7 +584,10 @@ fn load_segments(dir: &Path, segment_bytes: u64) -> Result<Vec<Arc<Segment>>, St
     for entry in std::fs::read_dir(dir)? {
         let name = entry?.file_name();
         let Some(name) = name.to_str() else { continue };
-        if name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()) {
+        if name.ends_with(PREALLOC_SUFFIX) {
+            // Prepared by a previous run but never used.
+            std::fs::remove_file(dir.join(name))?;
+        } else if name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()) {
             starts.push(name.parse::<u64>().expect("20 digits fit u64"));
         } else {
             tracing::warn!(

@@ -84,6 +84,15 @@ impl Segment {
         &self.path
     }
 
+    /// Gives the file its final name (a pre-allocated segment going into use). The mapping
+    /// is unaffected by the rename.
+    pub fn rename_to(&mut self, path: PathBuf, start_offset: u64) -> io::Result<()> {
+        std::fs::rename(&self.path, &path)?;
+        self.path = path;
+        self.start_offset = start_offset;
+        Ok(())
+    }
+
     pub fn start_offset(&self) -> u64 {
         self.start_offset
     }

@@ -302,3 +302,40 @@ fn recovery_cuts_garbage() {
         }
     });
 }
+
+#[test]
+fn preallocated_segments_are_never_data() {
+    let dir = TempDir::new();
+    let cfg = config(&dir, 4096, FlushDiskType::AsyncFlush);
+    {
+        let (log, _) = CommitLog::open(cfg.clone()).unwrap();
+        for _ in 0..40 {
+            log.append(&message("T", 0, &[3u8; 300], "")).unwrap();
+        }
+        log.shutdown().unwrap();
+    }
+    let cl = dir.0.join("commitlog");
+    // A stale pre-allocated file from an earlier run, full of garbage.
+    std::fs::write(cl.join("00000000000009999999.prealloc"), vec![0xAB; 4096]).unwrap();
+    let (log, report) = CommitLog::open(cfg).unwrap();
+    assert_eq!(report.stopped_by, None);
+    assert!(report.dropped_segments.is_empty());
+    assert!(
+        !cl.join("00000000000009999999.prealloc").exists(),
+        "stale pre-allocation removed"
+    );
+    assert_eq!(log.next_queue_offset("T", 0), 40);
+    // Rolling uses (or recreates) the next segment under its real name.
+    for _ in 0..20 {
+        log.append(&message("T", 0, &[4u8; 300], "")).unwrap();
+    }
+    let mut data: Vec<String> = std::fs::read_dir(&cl)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.ends_with(".prealloc"))
+        .collect();
+    data.sort();
+    for (i, name) in data.iter().enumerate() {
+        assert_eq!(name, &format!("{:020}", i as u64 * 4096));
+    }
+}
