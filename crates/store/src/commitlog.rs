@@ -50,6 +50,23 @@ pub struct DispatchRequest<'a> {
     pub properties: &'a str,
 }
 
+impl<'a> DispatchRequest<'a> {
+    /// The request for a stored record found at `physical_offset` (recovery, the indexer).
+    pub fn from_record(view: &RecordView<'a>, physical_offset: u64) -> DispatchRequest<'a> {
+        DispatchRequest {
+            topic: view.topic,
+            queue_id: view.header.queue_id,
+            queue_offset: view.header.queue_offset,
+            physical_offset,
+            size: view.encoded_len() as u32,
+            tags_code: tag::tags_code(properties::find(view.properties, properties::keys::TAGS)),
+            store_timestamp: view.header.store_timestamp,
+            sys_flag: view.header.sys_flag,
+            properties: view.properties,
+        }
+    }
+}
+
 /// Builds derived data (consume queues) from records in CommitLog order. Called under the
 /// writer lock for every record that gets a queue offset, and again for every valid record
 /// when the log is opened: it must skip what it already has.
@@ -642,20 +659,10 @@ fn recover(
                                 v.resize(qid + 1, 0);
                             }
                             v[qid] = v[qid].max(view.header.queue_offset + 1);
-                            dispatcher.dispatch(&DispatchRequest {
-                                topic: view.topic,
-                                queue_id: view.header.queue_id,
-                                queue_offset: view.header.queue_offset,
-                                physical_offset: seg.start_offset() + pos as u64,
-                                size: view.encoded_len() as u32,
-                                tags_code: tag::tags_code(properties::find(
-                                    view.properties,
-                                    properties::keys::TAGS,
-                                )),
-                                store_timestamp: view.header.store_timestamp,
-                                sys_flag: view.header.sys_flag,
-                                properties: view.properties,
-                            })?;
+                            dispatcher.dispatch(&DispatchRequest::from_record(
+                                &view,
+                                seg.start_offset() + pos as u64,
+                            ))?;
                         }
                         pos += view.encoded_len();
                         end = (index, pos);

@@ -523,17 +523,7 @@ fn index_one(index: &IndexService, log: &crate::commitlog::Shared, at: u64) -> i
         Peek::Message { .. } => {
             let view = RecordView::decode(rest, false)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            index.build(&DispatchRequest {
-                topic: view.topic,
-                queue_id: view.header.queue_id,
-                queue_offset: view.header.queue_offset,
-                physical_offset: at,
-                size: view.encoded_len() as u32,
-                tags_code: 0,
-                store_timestamp: view.header.store_timestamp,
-                sys_flag: view.header.sys_flag,
-                properties: view.properties,
-            })?;
+            index.build(&DispatchRequest::from_record(&view, at))?;
             Ok(at + view.encoded_len() as u64)
         }
         Peek::Other => Err(io::Error::new(

@@ -1,8 +1,8 @@
 //! Golden test: indexing the CommitLog that Apache RocketMQ 4.9.8 wrote must produce the
 //! same index file bytes as the Java broker did (header, slot table head, every item).
 
+use ferrocket_common::properties;
 use ferrocket_common::record::{peek, Peek, RecordView};
-use ferrocket_common::{properties, tag};
 use ferrocket_store::index::{IndexConfig, IndexService, HEADER_SIZE};
 use ferrocket_store::DispatchRequest;
 
@@ -27,17 +27,7 @@ fn java_commitlog_indexes_to_java_index_bytes() {
         };
         let v = RecordView::decode(&COMMITLOG[pos..], true).unwrap();
         service
-            .build(&DispatchRequest {
-                topic: v.topic,
-                queue_id: v.header.queue_id,
-                queue_offset: v.header.queue_offset,
-                physical_offset: pos as u64,
-                size: total_size as u32,
-                tags_code: tag::tags_code(properties::find(v.properties, "TAGS")),
-                store_timestamp: v.header.store_timestamp,
-                sys_flag: v.header.sys_flag,
-                properties: v.properties,
-            })
+            .build(&DispatchRequest::from_record(&v, pos as u64))
             .unwrap();
         pos += total_size as usize;
     }
