@@ -583,6 +583,12 @@ impl CommitLog {
         Ok(deleted)
     }
 
+    /// Test hook: the next flush takes at least `delay` (a slow disk).
+    #[doc(hidden)]
+    pub fn inject_flush_delay(&self, delay: std::time::Duration) {
+        self.flush.inject_delay(delay);
+    }
+
     /// Test hook: the next flush fails as if `fdatasync` had returned EIO.
     #[doc(hidden)]
     pub fn inject_flush_failure(&self) {

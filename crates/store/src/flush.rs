@@ -38,6 +38,8 @@ struct Inner {
     poisoned: AtomicBool,
     poison_reason: Mutex<String>,
     inject_failure: AtomicBool,
+    /// Test hook: milliseconds the next flush waits before syncing.
+    inject_delay_ms: AtomicU64,
     interval: Duration,
 }
 
@@ -56,6 +58,7 @@ impl FlushQueue {
             poisoned: AtomicBool::new(false),
             poison_reason: Mutex::new(String::new()),
             inject_failure: AtomicBool::new(false),
+            inject_delay_ms: AtomicU64::new(0),
             interval,
         });
         let worker = inner.clone();
@@ -106,6 +109,12 @@ impl FlushQueue {
 
     pub(crate) fn inject_failure(&self) {
         self.inner.inject_failure.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn inject_delay(&self, delay: Duration) {
+        self.inner
+            .inject_delay_ms
+            .store(delay.as_millis() as u64, Ordering::Release);
     }
 
     /// Runs a last flush and stops the thread.
@@ -184,6 +193,10 @@ impl Inner {
     fn flush_range(&self, from: u64, to: u64) -> std::io::Result<()> {
         if to <= from {
             return Ok(());
+        }
+        let delay = self.inject_delay_ms.swap(0, Ordering::AcqRel);
+        if delay > 0 {
+            std::thread::sleep(Duration::from_millis(delay));
         }
         if self.inject_failure.swap(false, Ordering::AcqRel) {
             return Err(std::io::Error::other("injected fdatasync failure"));

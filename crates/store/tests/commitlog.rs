@@ -318,3 +318,22 @@ fn preallocated_segments_are_never_data() {
         assert_eq!(name, &format!("{:020}", i as u64 * 4096));
     }
 }
+
+#[tokio::test]
+async fn a_slow_flush_reports_flush_disk_timeout_but_keeps_the_message() {
+    let dir = TempDir::new();
+    let mut cfg = config(&dir, 1 << 20, FlushDiskType::SyncFlush);
+    cfg.sync_flush_timeout = std::time::Duration::from_millis(50);
+    let (log, _) = CommitLog::open(cfg).unwrap();
+    log.put(&message("T", 0, b"warm", "")).await.unwrap();
+    log.inject_flush_delay(std::time::Duration::from_millis(400));
+    let r = log.put(&message("T", 0, b"slow disk", "")).await.unwrap();
+    assert_eq!(r.status, PutStatus::FlushDiskTimeout);
+    // Stored all the same, and flushed once the disk catches up.
+    let bytes = log.record_at(r.append.physical_offset).unwrap();
+    assert_eq!(RecordView::decode(&bytes, true).unwrap().body, b"slow disk");
+    log.flush_all().await.unwrap();
+    assert!(log.flushed_offset() >= r.append.end_offset());
+    let next = log.put(&message("T", 0, b"fast again", "")).await.unwrap();
+    assert_eq!(next.status, PutStatus::PutOk);
+}
