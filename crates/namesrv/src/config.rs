@@ -1,0 +1,122 @@
+//! Name server settings under the Java `NamesrvConfig` / `NettyServerConfig` key names.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamesrvConfig {
+    /// `listenPort`.
+    pub listen_port: u16,
+    /// `kvConfigPath` (default `~/namesrv/kvConfig.json`).
+    pub kv_config_path: PathBuf,
+    /// `orderMessageEnable`: add `orderTopicConf` from the KV config to routes.
+    pub order_message_enable: bool,
+    /// How often dead brokers are looked for (Java: 10 s).
+    pub scan_interval: Duration,
+    /// A broker silent this long is dropped (Java: 120 s).
+    pub broker_expiry: Duration,
+    /// Every `key=value` seen, for GET_NAMESRV_CONFIG.
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Default for NamesrvConfig {
+    fn default() -> Self {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        NamesrvConfig {
+            listen_port: 9876,
+            kv_config_path: home.join("namesrv").join("kvConfig.json"),
+            order_message_enable: false,
+            scan_interval: Duration::from_secs(10),
+            broker_expiry: Duration::from_secs(120),
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("invalid value `{value}` for `{key}`: {reason}")]
+pub struct ConfigError {
+    pub key: String,
+    pub value: String,
+    pub reason: &'static str,
+}
+
+impl NamesrvConfig {
+    /// Applies one setting; `Ok(false)` for a key this name server does not use.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<bool, ConfigError> {
+        let value = value.trim();
+        let invalid = |reason| ConfigError {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            reason,
+        };
+        let known = match key {
+            "listenPort" => {
+                self.listen_port = value
+                    .parse()
+                    .map_err(|_| invalid("expected a port number"))?;
+                true
+            }
+            "kvConfigPath" => {
+                self.kv_config_path = PathBuf::from(value);
+                true
+            }
+            "orderMessageEnable" => {
+                self.order_message_enable = match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(invalid("expected true or false")),
+                };
+                true
+            }
+            _ => false,
+        };
+        self.properties.insert(key.to_owned(), value.to_owned());
+        Ok(known)
+    }
+
+    /// Reads Java properties text (`key=value` lines, `#` comments).
+    pub fn apply_properties(&mut self, text: &str) -> Result<Vec<String>, ConfigError> {
+        let mut unknown = Vec::new();
+        for (key, value) in parse_properties(text) {
+            if !self.set(&key, &value)? {
+                unknown.push(key);
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// The settings as properties text, as GET_NAMESRV_CONFIG returns them.
+    pub fn to_properties(&self) -> String {
+        let mut all = self.properties.clone();
+        all.insert("listenPort".into(), self.listen_port.to_string());
+        all.insert(
+            "kvConfigPath".into(),
+            self.kv_config_path.display().to_string(),
+        );
+        all.insert(
+            "orderMessageEnable".into(),
+            self.order_message_enable.to_string(),
+        );
+        all.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+    }
+}
+
+/// `key=value` (or `key: value`) lines; blank lines and `#`/`!` comments skipped.
+pub fn parse_properties(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
+        .filter_map(|l| {
+            let split = l.find(['=', ':'])?;
+            Some((
+                l[..split].trim().to_owned(),
+                l[split + 1..].trim().to_owned(),
+            ))
+        })
+        .collect()
+}

@@ -1,0 +1,417 @@
+//! One handler per request code: each reads its header and body, asks the route table or the
+//! KV config, and builds the response Java would send.
+
+use crate::kv_config::{KvConfig, ORDER_TOPIC_CONFIG};
+use crate::route_table::{Registration, RouteTable};
+use crate::NamesrvConfig;
+use ferrocket_protocol::body::{
+    DataVersion, KVTable, RegisterBrokerBody, TopicConfigSerializeWrapper, TopicList,
+};
+use ferrocket_protocol::codes::version;
+use ferrocket_protocol::header::*;
+use ferrocket_protocol::json::{self, ToJson};
+use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ferrocket_remoting::{Channel, HandlerResult, Router};
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// The name server's shared state.
+#[derive(Debug)]
+pub struct Namesrv {
+    pub(crate) routes: Mutex<RouteTable>,
+    kv: Mutex<KvConfig>,
+    config: Mutex<NamesrvConfig>,
+    /// Broker addresses registered over each connection, dropped when it closes.
+    connections: Mutex<HashMap<SocketAddr, HashSet<String>>>,
+}
+
+type Handler = fn(&Arc<Namesrv>, &Channel, &RemotingCommand) -> HandlerResult;
+
+fn ok() -> RemotingCommand {
+    RemotingCommand::response(ResponseCode::SUCCESS, None)
+}
+
+fn json_body(value: &impl ToJson) -> RemotingCommand {
+    ok().with_body(json::to_vec(value))
+}
+
+impl Namesrv {
+    pub fn new(config: NamesrvConfig) -> std::io::Result<Arc<Namesrv>> {
+        let kv = KvConfig::load(config.kv_config_path.clone())?;
+        Ok(Arc::new(Namesrv {
+            routes: Mutex::new(RouteTable::new()),
+            kv: Mutex::new(kv),
+            config: Mutex::new(config),
+            connections: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// Routes every name-server request code to its handler.
+    pub fn router(self: &Arc<Self>) -> Router {
+        let table: [(RequestCode, Handler); 18] = [
+            (RequestCode::REGISTER_BROKER, Namesrv::register_broker),
+            (RequestCode::UNREGISTER_BROKER, Namesrv::unregister_broker),
+            (RequestCode::QUERY_DATA_VERSION, Namesrv::query_data_version),
+            (RequestCode::GET_ROUTEINFO_BY_TOPIC, Namesrv::route_by_topic),
+            (RequestCode::GET_BROKER_CLUSTER_INFO, Namesrv::cluster_info),
+            (
+                RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
+                Namesrv::all_topics,
+            ),
+            (
+                RequestCode::GET_TOPICS_BY_CLUSTER,
+                Namesrv::topics_by_cluster,
+            ),
+            (
+                RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_NS,
+                Namesrv::system_topics,
+            ),
+            (RequestCode::DELETE_TOPIC_IN_NAMESRV, Namesrv::delete_topic),
+            (
+                RequestCode::WIPE_WRITE_PERM_OF_BROKER,
+                Namesrv::wipe_write_perm,
+            ),
+            (
+                RequestCode::ADD_WRITE_PERM_OF_BROKER,
+                Namesrv::add_write_perm,
+            ),
+            (RequestCode::PUT_KV_CONFIG, Namesrv::put_kv),
+            (RequestCode::GET_KV_CONFIG, Namesrv::get_kv),
+            (RequestCode::DELETE_KV_CONFIG, Namesrv::delete_kv),
+            (RequestCode::GET_KVLIST_BY_NAMESPACE, Namesrv::kv_list),
+            (RequestCode::UPDATE_NAMESRV_CONFIG, Namesrv::update_config),
+            (RequestCode::GET_NAMESRV_CONFIG, Namesrv::get_config),
+            (RequestCode::GET_UNIT_TOPIC_LIST, Namesrv::all_topics),
+        ];
+        let mut router = Router::new();
+        for (code, handler) in table {
+            let me = self.clone();
+            router = router.route(code, move |channel: Channel, request: RemotingCommand| {
+                let result = handler(&me, &channel, &request);
+                async move { result }
+            });
+        }
+        router
+    }
+
+    fn register_broker(
+        self: &Arc<Self>,
+        channel: &Channel,
+        request: &RemotingCommand,
+    ) -> HandlerResult {
+        let h: RegisterBrokerRequestHeader = request.decode_header()?;
+        let body = request.body_bytes();
+        if let Some(crc) = h.body_crc32.filter(|&c| c != 0) {
+            if ferrocket_common::crc::body_crc(body) != crc {
+                return Ok(Some(RemotingCommand::response(
+                    ResponseCode::SYSTEM_ERROR,
+                    Some("crc32 not match".to_owned()),
+                )));
+            }
+        }
+        let body = if body.is_empty() {
+            RegisterBrokerBody::default()
+        } else if request.version >= version::V3_0_11 {
+            RegisterBrokerBody::decode(body, h.compressed.unwrap_or(false))?
+        } else {
+            RegisterBrokerBody {
+                filter_server_list: Vec::new(),
+                topic_config_serialize_wrapper: json::from_slice::<TopicConfigSerializeWrapper>(
+                    body,
+                )?,
+            }
+        };
+        let result = self.routes.lock().expect("routes lock").register(
+            &Registration {
+                cluster_name: &h.cluster_name,
+                broker_addr: &h.broker_addr,
+                broker_name: &h.broker_name,
+                broker_id: h.broker_id,
+                ha_server_addr: &h.ha_server_addr,
+                topics: &body.topic_config_serialize_wrapper,
+                filter_servers: &body.filter_server_list,
+            },
+            Instant::now(),
+        );
+        self.watch_connection(channel, &h.broker_addr);
+        let mut response = RemotingCommand::response_with_header(
+            ResponseCode::SUCCESS,
+            &RegisterBrokerResponseHeader {
+                ha_server_addr: result.ha_server_addr,
+                master_addr: result.master_addr,
+            },
+        );
+        if let Some(table) = self
+            .kv
+            .lock()
+            .expect("kv lock")
+            .namespace(ORDER_TOPIC_CONFIG)
+        {
+            response.body = Some(
+                json::to_vec(&KVTable {
+                    table: table.clone(),
+                })
+                .into(),
+            );
+        }
+        Ok(Some(response))
+    }
+
+    /// Remembers that `broker_addr` registered over `channel`; the first time a connection is
+    /// seen, a task waits for it to close and then forgets its brokers (`onChannelDestroy`).
+    fn watch_connection(self: &Arc<Self>, channel: &Channel, broker_addr: &str) {
+        let peer = channel.peer_addr();
+        let first = {
+            let mut connections = self.connections.lock().expect("connections lock");
+            let first = !connections.contains_key(&peer);
+            connections
+                .entry(peer)
+                .or_default()
+                .insert(broker_addr.to_owned());
+            first
+        };
+        if first {
+            let me = self.clone();
+            let channel = channel.clone();
+            tokio::spawn(async move {
+                channel.closed().await;
+                let addrs = me
+                    .connections
+                    .lock()
+                    .expect("connections lock")
+                    .remove(&peer)
+                    .unwrap_or_default();
+                let mut routes = me.routes.lock().expect("routes lock");
+                for addr in addrs {
+                    if routes.remove_address(&addr) {
+                        tracing::info!(broker = %addr, "broker connection closed; removed from routes");
+                    }
+                }
+            });
+        }
+    }
+
+    fn unregister_broker(
+        self: &Arc<Self>,
+        _: &Channel,
+        request: &RemotingCommand,
+    ) -> HandlerResult {
+        let h: UnRegisterBrokerRequestHeader = request.decode_header()?;
+        self.routes.lock().expect("routes lock").unregister(
+            &h.cluster_name,
+            &h.broker_addr,
+            &h.broker_name,
+            h.broker_id,
+        );
+        Ok(Some(ok()))
+    }
+
+    fn query_data_version(
+        self: &Arc<Self>,
+        _: &Channel,
+        request: &RemotingCommand,
+    ) -> HandlerResult {
+        let h: QueryDataVersionRequestHeader = request.decode_header()?;
+        let version: DataVersion = json::from_slice(request.body_bytes())?;
+        let mut routes = self.routes.lock().expect("routes lock");
+        let changed = routes.data_version_changed(&h.broker_addr, &version, Instant::now());
+        let mut response = RemotingCommand::response_with_header(
+            ResponseCode::SUCCESS,
+            &QueryDataVersionResponseHeader { changed },
+        );
+        if let Some(ours) = routes.data_version(&h.broker_addr) {
+            response.body = Some(json::to_vec(&ours).into());
+        }
+        Ok(Some(response))
+    }
+
+    fn route_by_topic(self: &Arc<Self>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+        let h: GetRouteInfoRequestHeader = request.decode_header()?;
+        let route = self.routes.lock().expect("routes lock").route(&h.topic);
+        let Some(mut route) = route else {
+            return Ok(Some(RemotingCommand::response(
+                ResponseCode::TOPIC_NOT_EXIST,
+                Some(format!(
+                    "No topic route info in name server for the topic: {}\nSee http://rocketmq.apache.org/docs/faq/ for further details.",
+                    h.topic
+                )),
+            )));
+        };
+        if self
+            .config
+            .lock()
+            .expect("config lock")
+            .order_message_enable
+        {
+            route.order_topic_conf = self
+                .kv
+                .lock()
+                .expect("kv lock")
+                .get(ORDER_TOPIC_CONFIG, &h.topic)
+                .map(str::to_owned);
+        }
+        let body = route.encode_for_client(
+            request.version,
+            h.accept_standard_json_only.unwrap_or(false),
+        );
+        Ok(Some(ok().with_body(body)))
+    }
+
+    fn cluster_info(self: &Arc<Self>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
+        Ok(Some(json_body(
+            &self.routes.lock().expect("routes lock").cluster_info(),
+        )))
+    }
+
+    fn all_topics(self: &Arc<Self>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
+        let topics = self.routes.lock().expect("routes lock").all_topics();
+        Ok(Some(json_body(&TopicList {
+            broker_addr: None,
+            topic_list: topics,
+        })))
+    }
+
+    fn topics_by_cluster(
+        self: &Arc<Self>,
+        _: &Channel,
+        request: &RemotingCommand,
+    ) -> HandlerResult {
+        let h: GetTopicsByClusterRequestHeader = request.decode_header()?;
+        let topics = self
+            .routes
+            .lock()
+            .expect("routes lock")
+            .topics_of_cluster(&h.cluster);
+        Ok(Some(json_body(&TopicList {
+            broker_addr: None,
+            topic_list: topics,
+        })))
+    }
+
+    fn system_topics(self: &Arc<Self>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
+        let (topics, addr) = self.routes.lock().expect("routes lock").system_topics();
+        Ok(Some(json_body(&TopicList {
+            broker_addr: addr,
+            topic_list: topics,
+        })))
+    }
+
+    fn delete_topic(self: &Arc<Self>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+        let h: DeleteTopicFromNamesrvRequestHeader = request.decode_header()?;
+        self.routes
+            .lock()
+            .expect("routes lock")
+            .delete_topic(&h.topic, h.cluster_name.as_deref());
+        Ok(Some(ok()))
+    }
+
+    fn wipe_write_perm(self: &Arc<Self>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+        let h: WipeWritePermOfBrokerRequestHeader = request.decode_header()?;
+        let wipe_topic_count = self
+            .routes
+            .lock()
+            .expect("routes lock")
+            .set_write_perm(&h.broker_name, false);
+        Ok(Some(RemotingCommand::response_with_header(
+            ResponseCode::SUCCESS,
+            &WipeWritePermOfBrokerResponseHeader { wipe_topic_count },
+        )))
+    }
+
+    fn add_write_perm(self: &Arc<Self>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+        let h: AddWritePermOfBrokerRequestHeader = request.decode_header()?;
+        let add_topic_count = self
+            .routes
+            .lock()
+            .expect("routes lock")
+            .set_write_perm(&h.broker_name, true);
+        Ok(Some(RemotingCommand::response_with_header(
+            ResponseCode::SUCCESS,
+            &AddWritePermOfBrokerResponseHeader { add_topic_count },
+        )))
+    }
+
+    fn put_kv(self: &Arc<Self>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+        let h: PutKVConfigRequestHeader = request.decode_header()?;
+        self.kv
+            .lock()
+            .expect("kv lock")
+            .put(&h.namespace, &h.key, &h.value)?;
+        Ok(Some(ok()))
+    }
+
+    fn get_kv(self: &Arc<Self>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+        let h: GetKVConfigRequestHeader = request.decode_header()?;
+        let value = self
+            .kv
+            .lock()
+            .expect("kv lock")
+            .get(&h.namespace, &h.key)
+            .map(str::to_owned);
+        Ok(Some(match value {
+            Some(value) => RemotingCommand::response_with_header(
+                ResponseCode::SUCCESS,
+                &GetKVConfigResponseHeader { value: Some(value) },
+            ),
+            None => RemotingCommand::response(
+                ResponseCode::QUERY_NOT_FOUND,
+                Some(format!(
+                    "No config item, Namespace: {} Key: {}",
+                    h.namespace, h.key
+                )),
+            ),
+        }))
+    }
+
+    fn delete_kv(self: &Arc<Self>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+        let h: DeleteKVConfigRequestHeader = request.decode_header()?;
+        self.kv
+            .lock()
+            .expect("kv lock")
+            .delete(&h.namespace, &h.key)?;
+        Ok(Some(ok()))
+    }
+
+    fn kv_list(self: &Arc<Self>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+        let h: GetKVListByNamespaceRequestHeader = request.decode_header()?;
+        let kv = self.kv.lock().expect("kv lock");
+        Ok(Some(match kv.namespace(&h.namespace) {
+            Some(table) => json_body(&KVTable {
+                table: table.clone(),
+            }),
+            None => RemotingCommand::response(
+                ResponseCode::QUERY_NOT_FOUND,
+                Some(format!("No config item, Namespace: {}", h.namespace)),
+            ),
+        }))
+    }
+
+    fn update_config(self: &Arc<Self>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+        let text = std::str::from_utf8(request.body_bytes())?;
+        self.config
+            .lock()
+            .expect("config lock")
+            .apply_properties(text)?;
+        Ok(Some(ok()))
+    }
+
+    fn get_config(self: &Arc<Self>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
+        let text = self.config.lock().expect("config lock").to_properties();
+        Ok(Some(ok().with_body(text.into_bytes())))
+    }
+
+    /// Drops brokers that have not registered within `expiry`.
+    pub fn expire_brokers(&self, expiry: std::time::Duration) -> Vec<String> {
+        let dead = self
+            .routes
+            .lock()
+            .expect("routes lock")
+            .expire(Instant::now(), expiry);
+        for addr in &dead {
+            tracing::warn!(broker = %addr, "broker expired: no registration for {expiry:?}");
+        }
+        dead
+    }
+}

@@ -1,0 +1,492 @@
+//! The name server over real sockets, driven by the project's own remoting client.
+
+use ferrocket_namesrv::{Namesrv, NamesrvConfig};
+use ferrocket_protocol::body::{
+    ClusterInfo, RegisterBrokerBody, TopicConfig, TopicList, TopicRouteData,
+};
+use ferrocket_protocol::header::*;
+use ferrocket_protocol::json;
+use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ferrocket_remoting::{ClientConfig, RemotingClient, Router};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const T: Duration = Duration::from_secs(5);
+
+struct Server {
+    addr: String,
+    stop: Option<oneshot::Sender<()>>,
+    kv_dir: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.kv_dir);
+    }
+}
+
+async fn start(expiry: Duration) -> Server {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let kv_dir = std::env::temp_dir().join(format!(
+        "ferrocket-namesrv-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let config = NamesrvConfig {
+        kv_config_path: kv_dir.join("kvConfig.json"),
+        scan_interval: Duration::from_millis(50),
+        broker_expiry: expiry,
+        ..NamesrvConfig::default()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let namesrv = Namesrv::new(config.clone()).unwrap();
+    tokio::spawn(ferrocket_namesrv::serve(namesrv, listener, config, async {
+        let _ = stopped.await;
+    }));
+    Server {
+        addr,
+        stop: Some(stop),
+        kv_dir,
+    }
+}
+
+fn client() -> RemotingClient {
+    RemotingClient::new(ClientConfig::default(), Router::new())
+}
+
+fn register_request(
+    broker_name: &str,
+    addr: &str,
+    id: i64,
+    topics: &[(&str, i32)],
+) -> RemotingCommand {
+    let mut body = RegisterBrokerBody::default();
+    let wrapper = &mut body.topic_config_serialize_wrapper;
+    wrapper.data_version.counter = 1;
+    wrapper.data_version.timestamp = 1_795_243_742_522;
+    for (topic, queues) in topics {
+        wrapper.topic_config_table.insert(
+            (*topic).to_owned(),
+            TopicConfig {
+                topic_name: (*topic).to_owned(),
+                read_queue_nums: *queues,
+                write_queue_nums: *queues,
+                perm: 6,
+                ..TopicConfig::default()
+            },
+        );
+    }
+    let bytes = json::to_vec(&body);
+    let header = RegisterBrokerRequestHeader {
+        broker_name: broker_name.into(),
+        broker_addr: addr.into(),
+        cluster_name: "DefaultCluster".into(),
+        ha_server_addr: addr.replace("10911", "10912"),
+        broker_id: id,
+        compressed: Some(false),
+        body_crc32: Some(ferrocket_common::crc::body_crc(&bytes)),
+    };
+    RemotingCommand::request_with_header(RequestCode::REGISTER_BROKER, &header).with_body(bytes)
+}
+
+async fn route(
+    client: &RemotingClient,
+    server: &Server,
+    topic: &str,
+    version: i32,
+) -> RemotingCommand {
+    let mut req = RemotingCommand::request_with_header(
+        RequestCode::GET_ROUTEINFO_BY_TOPIC,
+        &GetRouteInfoRequestHeader {
+            topic: topic.into(),
+            accept_standard_json_only: None,
+        },
+    );
+    req.version = version;
+    client.invoke(&server.addr, req, T).await.unwrap()
+}
+
+#[tokio::test]
+async fn routes_and_cluster_info_match_the_java_name_server() {
+    let server = start(Duration::from_secs(120)).await;
+    let c = client();
+    let resp = c
+        .invoke(
+            &server.addr,
+            register_request("broker-a", "127.0.0.1:10911", 0, &[("GoldenTopic", 4)]),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    assert!(
+        resp.ext_fields.as_ref().is_some_and(|e| e.is_empty()),
+        "Java answers with extFields {{}}"
+    );
+
+    // Byte for byte what the Java 4.9.8 name server sent in the golden capture.
+    let old = route(&c, &server, "GoldenTopic", 373).await;
+    assert_eq!(
+        String::from_utf8_lossy(old.body_bytes()),
+        r#"{"brokerDatas":[{"brokerAddrs":{0:"127.0.0.1:10911"},"brokerName":"broker-a","cluster":"DefaultCluster"}],"filterServerTable":{},"queueDatas":[{"brokerName":"broker-a","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":4}]}"#
+    );
+    let new = route(&c, &server, "GoldenTopic", 409).await;
+    assert!(String::from_utf8_lossy(new.body_bytes())
+        .contains(r#""brokerAddrs":{"0":"127.0.0.1:10911"}"#));
+    assert!(new.ext_fields.is_none());
+
+    let missing = route(&c, &server, "NoSuchTopicGolden", 409).await;
+    assert_eq!(missing.response_code(), ResponseCode::TOPIC_NOT_EXIST);
+    assert_eq!(
+        missing.remark.as_deref(),
+        Some("No topic route info in name server for the topic: NoSuchTopicGolden\nSee http://rocketmq.apache.org/docs/faq/ for further details.")
+    );
+
+    let info = c
+        .invoke(
+            &server.addr,
+            RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(info.body_bytes()),
+        r#"{"brokerAddrTable":{"broker-a":{"brokerAddrs":{0:"127.0.0.1:10911"},"brokerName":"broker-a","cluster":"DefaultCluster"}},"clusterAddrTable":{"DefaultCluster":["broker-a"]}}"#
+    );
+    let list = c
+        .invoke(
+            &server.addr,
+            RemotingCommand::request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER),
+            T,
+        )
+        .await
+        .unwrap();
+    let list: TopicList = json::from_slice(list.body_bytes()).unwrap();
+    assert_eq!(list.topic_list, vec!["GoldenTopic".to_string()]);
+}
+
+#[tokio::test]
+async fn slaves_learn_their_master_and_bad_bodies_are_refused() {
+    let server = start(Duration::from_secs(120)).await;
+    let c = client();
+    c.invoke(
+        &server.addr,
+        register_request("broker-a", "10.0.0.1:10911", 0, &[("T", 8)]),
+        T,
+    )
+    .await
+    .unwrap();
+    let resp = c
+        .invoke(
+            &server.addr,
+            register_request("broker-a", "10.0.0.2:10911", 1, &[("T", 8)]),
+            T,
+        )
+        .await
+        .unwrap();
+    let h: RegisterBrokerResponseHeader = resp.decode_header().unwrap();
+    assert_eq!(h.master_addr.as_deref(), Some("10.0.0.1:10911"));
+    assert_eq!(h.ha_server_addr.as_deref(), Some("10.0.0.1:10912"));
+    let r: TopicRouteData =
+        json::from_slice(route(&c, &server, "T", 409).await.body_bytes()).unwrap();
+    assert_eq!(r.broker_datas[0].broker_addrs.len(), 2);
+
+    let mut bad = register_request("broker-b", "10.0.0.3:10911", 0, &[("T", 8)]);
+    bad.ext_mut().insert("bodyCrc32", "12345");
+    let resp = c.invoke(&server.addr, bad, T).await.unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert_eq!(resp.remark.as_deref(), Some("crc32 not match"));
+
+    let mut missing = RemotingCommand::request(RequestCode::REGISTER_BROKER);
+    missing.ext_mut().push("brokerName", "x");
+    let resp = c.invoke(&server.addr, missing, T).await.unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(resp.remark.unwrap().contains("is null"));
+
+    // The write permission can be taken away and given back.
+    let mut wipe = RemotingCommand::request_with_header(
+        RequestCode::WIPE_WRITE_PERM_OF_BROKER,
+        &WipeWritePermOfBrokerRequestHeader {
+            broker_name: "broker-a".into(),
+        },
+    );
+    wipe.version = 409;
+    let resp = c.invoke(&server.addr, wipe, T).await.unwrap();
+    assert_eq!(
+        resp.decode_header::<WipeWritePermOfBrokerResponseHeader>()
+            .unwrap()
+            .wipe_topic_count,
+        1
+    );
+    let r: TopicRouteData =
+        json::from_slice(route(&c, &server, "T", 409).await.body_bytes()).unwrap();
+    assert_eq!(r.queue_datas[0].perm, 4);
+    let add = RemotingCommand::request_with_header(
+        RequestCode::ADD_WRITE_PERM_OF_BROKER,
+        &AddWritePermOfBrokerRequestHeader {
+            broker_name: "broker-a".into(),
+        },
+    );
+    c.invoke(&server.addr, add, T).await.unwrap();
+    let r: TopicRouteData =
+        json::from_slice(route(&c, &server, "T", 409).await.body_bytes()).unwrap();
+    assert_eq!(r.queue_datas[0].perm, 6);
+}
+
+#[tokio::test]
+async fn brokers_leave_on_unregister_close_and_expiry() {
+    let server = start(Duration::from_millis(400)).await;
+    let c = client();
+    // Unregister.
+    c.invoke(
+        &server.addr,
+        register_request("b1", "10.0.0.1:10911", 0, &[("T1", 4)]),
+        T,
+    )
+    .await
+    .unwrap();
+    let unregister = RemotingCommand::request_with_header(
+        RequestCode::UNREGISTER_BROKER,
+        &UnRegisterBrokerRequestHeader {
+            broker_name: "b1".into(),
+            broker_addr: "10.0.0.1:10911".into(),
+            cluster_name: "DefaultCluster".into(),
+            broker_id: 0,
+        },
+    );
+    c.invoke(&server.addr, unregister, T).await.unwrap();
+    assert_eq!(
+        route(&c, &server, "T1", 409).await.response_code(),
+        ResponseCode::TOPIC_NOT_EXIST
+    );
+
+    // Connection closed: removed at once.
+    let broker_conn = client();
+    broker_conn
+        .invoke(
+            &server.addr,
+            register_request("b2", "10.0.0.2:10911", 0, &[("T2", 4)]),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        route(&c, &server, "T2", 409).await.response_code(),
+        ResponseCode::SUCCESS
+    );
+    broker_conn.shutdown().await;
+    let deadline = std::time::Instant::now() + T;
+    while route(&c, &server, "T2", 409).await.response_code() == ResponseCode::SUCCESS {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "closed broker still routed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Silent for longer than the expiry (400 ms here, 120 s by default): dropped by the scan.
+    // A oneway registration counts as one.
+    let mut oneway = register_request("b3", "10.0.0.3:10911", 0, &[("T3", 4)]);
+    oneway.mark_oneway();
+    c.invoke_oneway(&server.addr, oneway).await.unwrap();
+    let deadline = std::time::Instant::now() + T;
+    while route(&c, &server, "T3", 409).await.response_code() != ResponseCode::SUCCESS {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "oneway registration not applied"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let registered = std::time::Instant::now();
+    while route(&c, &server, "T3", 409).await.response_code() == ResponseCode::SUCCESS {
+        assert!(registered.elapsed() < T, "silent broker never expired");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        registered.elapsed() >= Duration::from_millis(400),
+        "expired too early"
+    );
+}
+
+#[tokio::test]
+async fn kv_config_and_name_server_config() {
+    let server = start(Duration::from_secs(120)).await;
+    let c = client();
+    let put = RemotingCommand::request_with_header(
+        RequestCode::PUT_KV_CONFIG,
+        &PutKVConfigRequestHeader {
+            namespace: "ORDER_TOPIC_CONFIG".into(),
+            key: "T".into(),
+            value: "broker-a:4".into(),
+        },
+    );
+    assert_eq!(
+        c.invoke(&server.addr, put, T)
+            .await
+            .unwrap()
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    let get = |key: &str| {
+        RemotingCommand::request_with_header(
+            RequestCode::GET_KV_CONFIG,
+            &GetKVConfigRequestHeader {
+                namespace: "ORDER_TOPIC_CONFIG".into(),
+                key: key.into(),
+            },
+        )
+    };
+    let resp = c.invoke(&server.addr, get("T"), T).await.unwrap();
+    assert_eq!(
+        resp.decode_header::<GetKVConfigResponseHeader>()
+            .unwrap()
+            .value
+            .as_deref(),
+        Some("broker-a:4")
+    );
+    assert_eq!(
+        c.invoke(&server.addr, get("nope"), T)
+            .await
+            .unwrap()
+            .response_code(),
+        ResponseCode::QUERY_NOT_FOUND
+    );
+    assert!(server.kv_dir.join("kvConfig.json").exists(), "persisted");
+    // Registrations now carry the order-topic table back to the broker.
+    let resp = c
+        .invoke(
+            &server.addr,
+            register_request("broker-a", "10.0.0.1:10911", 0, &[("T", 4)]),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(resp.body_bytes()),
+        r#"{"table":{"T":"broker-a:4"}}"#
+    );
+    let delete = RemotingCommand::request_with_header(
+        RequestCode::DELETE_KV_CONFIG,
+        &DeleteKVConfigRequestHeader {
+            namespace: "ORDER_TOPIC_CONFIG".into(),
+            key: "T".into(),
+        },
+    );
+    c.invoke(&server.addr, delete, T).await.unwrap();
+    assert_eq!(
+        c.invoke(&server.addr, get("T"), T)
+            .await
+            .unwrap()
+            .response_code(),
+        ResponseCode::QUERY_NOT_FOUND
+    );
+
+    let config = c
+        .invoke(
+            &server.addr,
+            RemotingCommand::request(RequestCode::GET_NAMESRV_CONFIG),
+            T,
+        )
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(config.body_bytes()).contains("listenPort=9876"));
+    let cluster: ClusterInfo = json::from_slice(
+        c.invoke(
+            &server.addr,
+            RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO),
+            T,
+        )
+        .await
+        .unwrap()
+        .body_bytes(),
+    )
+    .unwrap();
+    assert!(cluster.cluster_addr_table.contains_key("DefaultCluster"));
+    // Unknown codes are answered (the Java name server stays silent; clients then time out).
+    let unknown = c
+        .invoke(&server.addr, RemotingCommand::request(RequestCode(9999)), T)
+        .await
+        .unwrap();
+    assert_eq!(
+        unknown.response_code(),
+        ResponseCode::REQUEST_CODE_NOT_SUPPORTED
+    );
+}
+
+/// The Java broker's first REGISTER_BROKER of the golden capture, replayed byte for byte; the
+/// route we then give for TBW102 equals the one the Java name server gave the Java client.
+#[tokio::test]
+async fn golden_register_broker_replay() {
+    let frames = include_str!("../../../testdata/golden/frames.jsonl");
+    let b64 = |s: &str| -> Vec<u8> {
+        let val = |c: u8| match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            _ => 63,
+        };
+        let clean: Vec<u8> = s.bytes().filter(|&c| c != b'=').collect();
+        let mut out = Vec::new();
+        for chunk in clean.chunks(4) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, &c)| acc | u32::from(val(c)) << (18 - 6 * i));
+            out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+        }
+        out
+    };
+    let find = |pred: &dyn Fn(&json::Value) -> bool| -> json::Value {
+        frames
+            .lines()
+            .map(|l| json::parse(l.as_bytes()).unwrap())
+            .find(|v| pred(v))
+            .expect("golden frame")
+    };
+    let register = find(&|v| {
+        v.get("code") == Some(&json::Value::Int(103))
+            && v.get("kind").and_then(json::Value::as_str) == Some("request")
+    });
+    let header = register
+        .get("header_text")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let body = b64(register.get("body_b64").unwrap().as_str().unwrap());
+    let mut wire = Vec::new();
+    wire.extend_from_slice(&((4 + header.len() + body.len()) as u32).to_be_bytes());
+    wire.extend_from_slice(&(header.len() as u32).to_be_bytes());
+    wire.extend_from_slice(&header);
+    wire.extend_from_slice(&body);
+    let request =
+        ferrocket_protocol::frame::decode(bytes::Bytes::from(wire[4..].to_vec())).unwrap();
+
+    let server = start(Duration::from_secs(120)).await;
+    let c = client();
+    let resp = c.invoke(&server.addr, request, T).await.unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+
+    let java_route = find(&|v| {
+        v.get("request_code") == Some(&json::Value::Int(105))
+            && v.get("client_impl").and_then(json::Value::as_str) == Some("java-client-4.9.8")
+            && v.get("body_b64").is_some()
+            && String::from_utf8_lossy(&b64(v.get("body_b64").unwrap().as_str().unwrap()))
+                .contains(r#""perm":7,"readQueueNums":8"#)
+    });
+    let expected = b64(java_route.get("body_b64").unwrap().as_str().unwrap());
+    let ours = route(&c, &server, "TBW102", 409).await;
+    assert_eq!(
+        String::from_utf8_lossy(ours.body_bytes()),
+        String::from_utf8_lossy(&expected)
+    );
+}
