@@ -353,6 +353,22 @@ impl MessageStore {
         &self.commit_log
     }
 
+    /// Appends without waiting for any flush (the first messages of a batch whose last put
+    /// waits), firing the arrival hook.
+    pub fn append(&self, msg: &PutMessage<'_>) -> Result<crate::AppendResult, StoreError> {
+        let full = self
+            .disk_full_percent
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if full > 0 {
+            return Err(StoreError::DiskFull { used_percent: full });
+        }
+        let appended = self.commit_log.append(msg)?;
+        if let Some(hook) = &self.arrival {
+            hook(msg.topic, msg.queue_id, appended.queue_offset + 1);
+        }
+        Ok(appended)
+    }
+
     pub async fn put(&self, msg: &PutMessage<'_>) -> Result<PutResult, StoreError> {
         let full = self
             .disk_full_percent

@@ -1,0 +1,311 @@
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320)
+//! (`SendMessageProcessor`, `AbstractSendMessageProcessor.msgCheck`).
+
+use crate::Broker;
+use ferrocket_common::message_id::OffsetMessageId;
+use ferrocket_common::properties::{self, keys, Properties};
+use ferrocket_common::{batch, sysflag, TopicName};
+use ferrocket_protocol::body::{perm, TopicConfig, TopicFilterType};
+use ferrocket_protocol::header::{SendMessageRequestHeader, SendMessageResponseHeader};
+use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ferrocket_remoting::{Channel, HandlerResult};
+use ferrocket_store::{PutMessage, PutStatus, StoreError};
+use std::sync::Arc;
+
+const FAQ: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";
+
+/// `preSend`: every send response carries `MSG_REGION` and `TRACE_ON`, whatever its code.
+fn response(broker: &Broker, code: ResponseCode, remark: Option<String>) -> RemotingCommand {
+    let mut r = RemotingCommand::response(code, remark);
+    let ext = r.ext_mut();
+    ext.push(keys::MSG_REGION, broker.config.region_id.clone());
+    ext.push(keys::TRACE_SWITCH, broker.config.trace_on.to_string());
+    r
+}
+
+fn illegal_message(broker: &Broker) -> RemotingCommand {
+    response(
+        broker,
+        ResponseCode::MESSAGE_ILLEGAL,
+        Some(format!(
+            "the message is illegal, maybe msg body or properties length not matched. msg body length limit {}B, msg properties length limit 32KB.",
+            broker.config.store.max_message_bytes
+        )),
+    )
+}
+
+/// Checks the target topic and queue (`msgCheck`), creating the topic if allowed.
+fn check(broker: &Broker, h: &SendMessageRequestHeader) -> Result<TopicConfig, RemotingCommand> {
+    if !perm::is_writeable(broker.config.broker_permission) {
+        return Err(response(
+            broker,
+            ResponseCode::NO_PERMISSION,
+            Some(format!(
+                "the broker[{}] sending message is forbidden",
+                broker.config.broker_ip
+            )),
+        ));
+    }
+    let topic = TopicName::new(h.topic.as_str()).map_err(|e| {
+        let remark = match e {
+            ferrocket_common::NameError::Blank { .. } => "The specified topic is blank.".to_owned(),
+            ferrocket_common::NameError::TooLong { .. } => "The specified topic is longer than topic max length.".to_owned(),
+            ferrocket_common::NameError::IllegalCharacters { .. } => format!(
+                "The specified topic[{}] contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$",
+                h.topic
+            ),
+        };
+        response(broker, ResponseCode::SYSTEM_ERROR, Some(remark))
+    })?;
+    if topic.is_not_allowed_send() {
+        return Err(response(
+            broker,
+            ResponseCode::NO_PERMISSION,
+            Some(format!(
+                "Sending message to topic[{}] is forbidden.",
+                h.topic
+            )),
+        ));
+    }
+    let mut config = broker.topics.get(&h.topic);
+    if config.is_none() {
+        let sys_flag = if h.unit_mode.unwrap_or(false) { 1 } else { 0 };
+        config = broker
+            .topics
+            .create_from_template(
+                &h.topic,
+                &h.default_topic,
+                h.default_topic_queue_nums,
+                sys_flag,
+            )
+            .map_err(|e| response(broker, ResponseCode::SYSTEM_ERROR, Some(e.to_string())))?;
+        if config.is_some() {
+            broker.registration_needed();
+        }
+        if config.is_none() && topic.is_retry() {
+            config = Some(
+                broker
+                    .topics
+                    .create_plain(&h.topic, 1, perm::READ | perm::WRITE)
+                    .map_err(|e| {
+                        response(broker, ResponseCode::SYSTEM_ERROR, Some(e.to_string()))
+                    })?,
+            );
+            broker.registration_needed();
+        }
+    }
+    let Some(config) = config else {
+        return Err(response(
+            broker,
+            ResponseCode::TOPIC_NOT_EXIST,
+            Some(format!(
+                "topic[{}] not exist, apply first please!{FAQ}",
+                h.topic
+            )),
+        ));
+    };
+    let queue_limit = config.read_queue_nums.max(config.write_queue_nums);
+    if h.queue_id >= queue_limit {
+        return Err(response(
+            broker,
+            ResponseCode::SYSTEM_ERROR,
+            Some(format!(
+                "request queueId[{}] is illegal, {:?} Producer: {}",
+                h.queue_id, config, h.producer_group
+            )),
+        ));
+    }
+    Ok(config)
+}
+
+/// The stored properties: the client's without `WAIT`, plus `CLUSTER`.
+fn stored_properties(broker: &Broker, client: Option<&str>, extra: Option<&str>) -> String {
+    let mut props = Properties::parse(client.unwrap_or(""));
+    if let Some(extra) = extra {
+        for (k, v) in properties::iter(extra) {
+            props.insert(k, v);
+        }
+    }
+    props.remove(keys::WAIT_STORE_MSG_OK);
+    props.insert(keys::CLUSTER, broker.config.cluster_name.clone());
+    props.encode()
+}
+
+fn choose_queue(h: &SendMessageRequestHeader, config: &TopicConfig) -> i32 {
+    if h.queue_id >= 0 {
+        return h.queue_id;
+    }
+    // Java: a random queue of the writable ones.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    (nanos % config.write_queue_nums.max(1) as u32) as i32
+}
+
+fn store_error_response(broker: &Broker, e: &StoreError) -> RemotingCommand {
+    match e {
+        StoreError::MessageTooLarge { .. } | StoreError::Codec(_) => illegal_message(broker),
+        StoreError::DiskFull { .. } | StoreError::Poisoned(_) | StoreError::ShutDown => response(
+            broker,
+            ResponseCode::SERVICE_NOT_AVAILABLE,
+            Some(format!(
+                "service not available now. It may be caused by one of the following reasons: {e}"
+            )),
+        ),
+        StoreError::Io(_) => response(
+            broker,
+            ResponseCode::SYSTEM_ERROR,
+            Some(format!(
+                "create mapped file failed, server is busy or broken: {e}"
+            )),
+        ),
+    }
+}
+
+pub async fn send_message(
+    broker: Arc<Broker>,
+    channel: Channel,
+    request: RemotingCommand,
+) -> HandlerResult {
+    let h = SendMessageRequestHeader::from_command(&request)?;
+    let config = match check(&broker, &h) {
+        Ok(c) => c,
+        Err(resp) => return Ok(Some(resp)),
+    };
+    let body = request.body_bytes();
+    if body.len() > broker.config.store.max_message_bytes {
+        return Ok(Some(illegal_message(&broker)));
+    }
+    let is_batch = RequestCode(request.code) == RequestCode::SEND_BATCH_MESSAGE;
+    let queue_id = choose_queue(&h, &config);
+    let mut sys_flag = h.sys_flag;
+    if config.topic_filter_type == TopicFilterType::MultiTag {
+        sys_flag |= sysflag::MULTI_TAGS_FLAG;
+    }
+    let born_host = channel.peer_addr();
+    let store_host: std::net::SocketAddr = match broker.config.broker_addr().parse() {
+        Ok(a) => a,
+        Err(_) => channel.local_addr(),
+    };
+    let base = PutMessage {
+        topic: &h.topic,
+        queue_id,
+        flag: h.flag,
+        sys_flag,
+        born_timestamp: h.born_timestamp,
+        born_host,
+        store_host,
+        reconsume_times: h.reconsume_times.unwrap_or(0),
+        prepared_transaction_offset: 0,
+        body,
+        properties: "",
+    };
+
+    let (status, first, ids) = if is_batch {
+        match put_batch(&broker, &h, base).await {
+            Ok(r) => r,
+            Err(resp) => return Ok(Some(resp)),
+        }
+    } else {
+        let props = stored_properties(&broker, h.properties.as_deref(), None);
+        if props.len() > i16::MAX as usize {
+            return Ok(Some(illegal_message(&broker)));
+        }
+        let msg = PutMessage {
+            properties: &props,
+            ..base
+        };
+        match broker.store.put(&msg).await {
+            Ok(r) => (
+                r.status,
+                r.append,
+                OffsetMessageId::new(store_host, r.append.physical_offset as i64).encode(),
+            ),
+            Err(e) => return Ok(Some(store_error_response(&broker, &e))),
+        }
+    };
+    let code = match status {
+        PutStatus::PutOk => ResponseCode::SUCCESS,
+        PutStatus::FlushDiskTimeout => ResponseCode::FLUSH_DISK_TIMEOUT,
+    };
+    let mut resp = RemotingCommand::response_with_header(
+        code,
+        &SendMessageResponseHeader {
+            msg_id: ids,
+            queue_id,
+            queue_offset: first.queue_offset,
+            transaction_id: None,
+        },
+    );
+    let ext = resp.ext_mut();
+    ext.push(keys::MSG_REGION, broker.config.region_id.clone());
+    ext.push(keys::TRACE_SWITCH, broker.config.trace_on.to_string());
+    Ok(Some(resp))
+}
+
+/// Stores every message of a batch body in the same queue; the last put waits for the flush.
+async fn put_batch(
+    broker: &Broker,
+    h: &SendMessageRequestHeader,
+    base: PutMessage<'_>,
+) -> Result<(PutStatus, ferrocket_store::AppendResult, String), RemotingCommand> {
+    if TopicName::new(h.topic.as_str()).is_ok_and(|t| t.is_retry()) {
+        return Err(response(
+            broker,
+            ResponseCode::MESSAGE_ILLEGAL,
+            Some("Retry Group is not supported for batching".into()),
+        ));
+    }
+    let items = batch::decode(base.body).map_err(|_| illegal_message(broker))?;
+    if items.is_empty() {
+        return Err(illegal_message(broker));
+    }
+    let mut prepared = Vec::with_capacity(items.len());
+    for item in &items {
+        if properties::find(item.properties, keys::DELAY_TIME_LEVEL).is_some_and(|l| l != "0") {
+            return Err(response(
+                broker,
+                ResponseCode::MESSAGE_ILLEGAL,
+                Some("not support batch message delay".into()),
+            ));
+        }
+        let props = stored_properties(broker, Some(item.properties), h.properties.as_deref());
+        if props.len() > i16::MAX as usize {
+            return Err(illegal_message(broker));
+        }
+        prepared.push((item, props));
+    }
+    let mut ids = String::new();
+    let mut first = None;
+    let mut status = PutStatus::PutOk;
+    let last = prepared.len() - 1;
+    for (i, (item, props)) in prepared.iter().enumerate() {
+        let msg = PutMessage {
+            flag: item.flag,
+            body: item.body,
+            properties: props,
+            ..base
+        };
+        let appended = if i == last {
+            let r = broker
+                .store
+                .put(&msg)
+                .await
+                .map_err(|e| store_error_response(broker, &e))?;
+            status = r.status;
+            r.append
+        } else {
+            broker
+                .store
+                .append(&msg)
+                .map_err(|e| store_error_response(broker, &e))?
+        };
+        first.get_or_insert(appended);
+        if i > 0 {
+            ids.push(',');
+        }
+        OffsetMessageId::new(base.store_host, appended.physical_offset as i64)
+            .encode_into(&mut ids);
+    }
+    Ok((status, first.expect("a batch has a message"), ids))
+}

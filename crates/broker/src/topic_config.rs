@@ -1,0 +1,224 @@
+//! The broker's topics (`TopicConfigManager`), persisted in `config/topics.json`.
+
+use crate::config::BrokerConfig;
+use crate::config_file;
+use ferrocket_common::names;
+use ferrocket_protocol::body::{perm, DataVersion, TopicConfig, TopicConfigSerializeWrapper};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+#[derive(Debug)]
+pub struct TopicConfigManager {
+    path: PathBuf,
+    state: Mutex<TopicConfigSerializeWrapper>,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn topic(name: &str, queues: i32, perm: i32) -> TopicConfig {
+    TopicConfig {
+        topic_name: name.to_owned(),
+        read_queue_nums: queues,
+        write_queue_nums: queues,
+        perm,
+        ..TopicConfig::default()
+    }
+}
+
+impl TopicConfigManager {
+    /// Loads `topics.json` (or its `.bak`) and adds the built-in topics Java creates.
+    pub fn load(config: &BrokerConfig) -> TopicConfigManager {
+        let path = config.store.root_dir.join("config").join("topics.json");
+        let mut state: TopicConfigSerializeWrapper = config_file::load(&path).unwrap_or_default();
+        let rw = perm::READ | perm::WRITE;
+        let inherit = rw | perm::INHERIT;
+        let mut builtin = vec![
+            topic(names::SELF_TEST_TOPIC, 1, rw),
+            topic(names::BENCHMARK_TOPIC, 1024, rw),
+            topic(names::OFFSET_MOVED_EVENT, 1, rw),
+            topic(names::SCHEDULE_TOPIC, 18, rw),
+            topic(&format!("{}_REPLY_TOPIC", config.cluster_name), 1, rw),
+            topic(
+                &config.cluster_name,
+                16,
+                if config.cluster_topic_enable {
+                    inherit
+                } else {
+                    perm::INHERIT
+                },
+            ),
+            topic(
+                &config.broker_name,
+                1,
+                if config.broker_topic_enable {
+                    inherit
+                } else {
+                    perm::INHERIT
+                },
+            ),
+        ];
+        if config.auto_create_topic_enable {
+            builtin.push(topic(
+                names::AUTO_CREATE_TOPIC_KEY,
+                config.default_topic_queue_nums,
+                inherit,
+            ));
+        } else {
+            state
+                .topic_config_table
+                .remove(names::AUTO_CREATE_TOPIC_KEY);
+        }
+        for t in builtin {
+            state.topic_config_table.insert(t.topic_name.clone(), t);
+        }
+        TopicConfigManager {
+            path,
+            state: Mutex::new(state),
+        }
+    }
+
+    pub fn get(&self, topic: &str) -> Option<TopicConfig> {
+        self.state
+            .lock()
+            .expect("topics lock")
+            .topic_config_table
+            .get(topic)
+            .cloned()
+    }
+
+    /// A snapshot for registration and GET_ALL_TOPIC_CONFIG.
+    pub fn wrapper(&self) -> TopicConfigSerializeWrapper {
+        self.state.lock().expect("topics lock").clone()
+    }
+
+    pub fn topic_names(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .expect("topics lock")
+            .topic_config_table
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Adds or replaces a topic, bumps the data version and persists.
+    pub fn update(&self, config: TopicConfig) -> std::io::Result<()> {
+        let mut state = self.state.lock().expect("topics lock");
+        state
+            .topic_config_table
+            .insert(config.topic_name.clone(), config);
+        Self::bump_and_persist(&self.path, &mut state)
+    }
+
+    pub fn delete(&self, topic: &str) -> std::io::Result<bool> {
+        let mut state = self.state.lock().expect("topics lock");
+        let existed = state.topic_config_table.remove(topic).is_some();
+        if existed {
+            Self::bump_and_persist(&self.path, &mut state)?;
+        }
+        Ok(existed)
+    }
+
+    /// `createTopicInSendMessageMethod`: creates `topic` from the `default_topic` template if
+    /// that exists and may be inherited; `None` otherwise.
+    pub fn create_from_template(
+        &self,
+        topic: &str,
+        default_topic: &str,
+        client_queue_nums: i32,
+        topic_sys_flag: i32,
+    ) -> std::io::Result<Option<TopicConfig>> {
+        let mut state = self.state.lock().expect("topics lock");
+        if let Some(existing) = state.topic_config_table.get(topic) {
+            return Ok(Some(existing.clone()));
+        }
+        let Some(template) = state.topic_config_table.get(default_topic).cloned() else {
+            return Ok(None);
+        };
+        if template.perm & perm::INHERIT == 0 {
+            return Ok(None);
+        }
+        let queues = client_queue_nums.min(template.write_queue_nums).max(1);
+        let created = TopicConfig {
+            topic_name: topic.to_owned(),
+            read_queue_nums: queues,
+            write_queue_nums: queues,
+            perm: template.perm & !perm::INHERIT,
+            topic_filter_type: template.topic_filter_type,
+            topic_sys_flag,
+            order: false,
+        };
+        tracing::info!(topic, queues, "topic auto-created from {default_topic}");
+        state
+            .topic_config_table
+            .insert(topic.to_owned(), created.clone());
+        Self::bump_and_persist(&self.path, &mut state)?;
+        Ok(Some(created))
+    }
+
+    /// `createTopicInSendMessageBackMethod`: retry topics get `queues` read-write queues.
+    pub fn create_plain(
+        &self,
+        topic: &str,
+        queues: i32,
+        perm: i32,
+    ) -> std::io::Result<TopicConfig> {
+        let mut state = self.state.lock().expect("topics lock");
+        if let Some(existing) = state.topic_config_table.get(topic) {
+            return Ok(existing.clone());
+        }
+        let created = TopicConfig {
+            topic_name: topic.to_owned(),
+            read_queue_nums: queues,
+            write_queue_nums: queues,
+            perm,
+            ..TopicConfig::default()
+        };
+        state
+            .topic_config_table
+            .insert(topic.to_owned(), created.clone());
+        Self::bump_and_persist(&self.path, &mut state)?;
+        Ok(created)
+    }
+
+    fn bump_and_persist(
+        path: &std::path::Path,
+        state: &mut TopicConfigSerializeWrapper,
+    ) -> std::io::Result<()> {
+        state.data_version = DataVersion {
+            counter: state.data_version.counter + 1,
+            timestamp: now_ms(),
+        };
+        config_file::persist(path, &*state)
+    }
+
+    pub fn persist(&self) -> std::io::Result<()> {
+        config_file::persist(&self.path, &*self.state.lock().expect("topics lock"))
+    }
+
+    pub fn data_version(&self) -> DataVersion {
+        self.state.lock().expect("topics lock").data_version
+    }
+
+    /// Every topic with `perm` replaced (brokers report their own permission when not RW).
+    pub fn with_broker_permission(&self, broker_permission: i32) -> TopicConfigSerializeWrapper {
+        let mut wrapper = self.wrapper();
+        if broker_permission & (perm::READ | perm::WRITE) != perm::READ | perm::WRITE {
+            let table: BTreeMap<String, TopicConfig> = wrapper
+                .topic_config_table
+                .into_iter()
+                .map(|(k, mut v)| {
+                    v.perm = broker_permission;
+                    (k, v)
+                })
+                .collect();
+            wrapper.topic_config_table = table;
+        }
+        wrapper
+    }
+}
