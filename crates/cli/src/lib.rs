@@ -1,4 +1,5 @@
-//! Shared plumbing of the Ferrocket commands: argument reading, logging, signals.
+//! Shared plumbing of the Ferrocket commands: argument reading, properties files, logging,
+//! signals.
 //! Each binary in `src/bin/` is a thin main over a server crate.
 
 /// Logs to stderr at INFO.
@@ -32,6 +33,27 @@ pub async fn shutdown_signal() {
     {
         let _ = ctrl_c.await;
     }
+}
+
+/// Reads a Java properties file into `apply(key, value)`; unknown keys warn, and the first
+/// invalid value stops with the key named.
+pub fn load_properties_file<E: std::fmt::Display>(
+    command: &str,
+    path: &str,
+    mut apply: impl FnMut(&str, &str) -> Result<bool, E>,
+) -> Result<(), String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("{command}: cannot read {path}: {e}"))?;
+    for (key, value) in ferrocket_namesrv::config::parse_properties(&text) {
+        match apply(&key, &value) {
+            Ok(true) => {}
+            Ok(false) => {
+                eprintln!("{command}: warning: unknown configuration key `{key}` in {path}")
+            }
+            Err(e) => return Err(format!("{command}: {path}: {e}")),
+        }
+    }
+    Ok(())
 }
 
 /// Command-line flags in the Java tools' style: `-c file`, `-p`, `-n addr`.
