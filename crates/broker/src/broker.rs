@@ -1,7 +1,10 @@
 //! The broker's shared state and its request router.
 
 use crate::config::BrokerConfig;
+use crate::consumers::{Clients, SubscriptionGroups};
 use crate::handlers;
+use crate::long_poll::PullHolds;
+use crate::offsets::ConsumerOffsets;
 use crate::topic_config::TopicConfigManager;
 use ferrocket_common::crc;
 use ferrocket_protocol::body::RegisterBrokerBody;
@@ -10,6 +13,7 @@ use ferrocket_protocol::json;
 use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferrocket_remoting::{Channel, ClientConfig, RemotingClient, Router};
 use ferrocket_store::MessageStore;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -20,6 +24,11 @@ pub struct Broker {
     pub config: BrokerConfig,
     pub store: Arc<MessageStore>,
     pub topics: TopicConfigManager,
+    pub offsets: ConsumerOffsets,
+    pub groups: SubscriptionGroups,
+    pub clients: Clients,
+    pub holds: Arc<PullHolds>,
+    stopping: AtomicBool,
     /// Connections to the name servers.
     namesrv_client: RemotingClient,
     register_now: Notify,
@@ -29,15 +38,27 @@ pub struct Broker {
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(6);
 
 impl Broker {
-    pub fn new(config: BrokerConfig, store: Arc<MessageStore>) -> Arc<Broker> {
+    /// `holds` must be the one the store's arrival hook feeds (see [`crate::open_store`]).
+    pub fn new(
+        config: BrokerConfig,
+        store: Arc<MessageStore>,
+        holds: Arc<PullHolds>,
+    ) -> Arc<Broker> {
         let topics = TopicConfigManager::load(&config);
         if let Err(e) = topics.persist() {
             tracing::warn!("could not write topics.json: {e}");
         }
+        let offsets = ConsumerOffsets::load(&config.store.root_dir);
+        let groups = SubscriptionGroups::load(&config.store.root_dir);
         Arc::new(Broker {
             config,
             store,
             topics,
+            offsets,
+            groups,
+            clients: Clients::default(),
+            holds,
+            stopping: AtomicBool::new(false),
             namesrv_client: RemotingClient::new(ClientConfig::default(), Router::new()),
             register_now: Notify::new(),
         })
@@ -50,14 +71,111 @@ impl Broker {
             handlers::send::send_message(me.clone(), channel, request)
         };
         let send: Arc<dyn ferrocket_remoting::Processor> = Arc::new(send);
-        Router::new().route_shared(
-            &[
-                RequestCode::SEND_MESSAGE,
-                RequestCode::SEND_MESSAGE_V2,
-                RequestCode::SEND_BATCH_MESSAGE,
-            ],
-            send,
-        )
+        let me = self.clone();
+        let pull = move |channel: Channel, request: RemotingCommand| {
+            handlers::pull::pull_message(me.clone(), channel, request)
+        };
+        type Handler =
+            fn(&Arc<Broker>, &Channel, &RemotingCommand) -> ferrocket_remoting::HandlerResult;
+        let sync_handlers: [(RequestCode, Handler); 11] = [
+            (RequestCode::QUERY_CONSUMER_OFFSET, |b, _, r| {
+                handlers::offsets::query_consumer_offset(b, r)
+            }),
+            (RequestCode::UPDATE_CONSUMER_OFFSET, |b, _, r| {
+                handlers::offsets::update_consumer_offset(b, r)
+            }),
+            (RequestCode::GET_MAX_OFFSET, |b, _, r| {
+                handlers::offsets::max_offset(b, r)
+            }),
+            (RequestCode::GET_MIN_OFFSET, |b, _, r| {
+                handlers::offsets::min_offset(b, r)
+            }),
+            (RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, |b, _, r| {
+                handlers::offsets::search_offset(b, r)
+            }),
+            (RequestCode::GET_EARLIEST_MSG_STORETIME, |b, _, r| {
+                handlers::offsets::earliest_store_time(b, r)
+            }),
+            (RequestCode::VIEW_MESSAGE_BY_ID, |b, _, r| {
+                handlers::query::view_message(b, r)
+            }),
+            (RequestCode::QUERY_MESSAGE, |b, _, r| {
+                handlers::query::query_message(b, r)
+            }),
+            (RequestCode::HEART_BEAT, handlers::clients::heartbeat),
+            (RequestCode::UNREGISTER_CLIENT, |b, _, r| {
+                handlers::clients::unregister_client(b, r)
+            }),
+            (RequestCode::GET_CONSUMER_LIST_BY_GROUP, |b, _, r| {
+                handlers::clients::consumer_list(b, r)
+            }),
+        ];
+        let mut router = Router::new()
+            .route_shared(
+                &[
+                    RequestCode::SEND_MESSAGE,
+                    RequestCode::SEND_MESSAGE_V2,
+                    RequestCode::SEND_BATCH_MESSAGE,
+                ],
+                send,
+            )
+            .route(RequestCode::PULL_MESSAGE, pull);
+        for (code, handler) in sync_handlers {
+            let me = self.clone();
+            router = router.route(code, move |channel: Channel, request: RemotingCommand| {
+                let result = handler(&me, &channel, &request);
+                async move { result }
+            });
+        }
+        router
+    }
+
+    /// True once shutdown began: held pulls answer at once.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    /// Starts shutting down: wakes every held pull so it answers now.
+    pub fn begin_stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.holds.wake_all();
+    }
+
+    /// Writes offsets, subscription groups and topics.
+    pub fn persist(&self) {
+        for (what, result) in [
+            ("consumerOffset.json", self.offsets.persist()),
+            ("subscriptionGroup.json", self.groups.persist()),
+            ("topics.json", self.topics.persist()),
+        ] {
+            if let Err(e) = result {
+                tracing::warn!("could not write {what}: {e}");
+            }
+        }
+    }
+
+    /// Periodic housekeeping: offsets every 5 s (`flushConsumerOffsetInterval`), dead clients
+    /// (closed connections, or silent for 120 s) every 10 s, abandoned holds.
+    pub async fn housekeeping_loop(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        tick.tick().await;
+        let mut round = 0u64;
+        loop {
+            tick.tick().await;
+            round += 1;
+            if let Err(e) = self.offsets.persist() {
+                tracing::warn!("could not write consumerOffset.json: {e}");
+            }
+            self.holds.prune();
+            if round.is_multiple_of(2) {
+                for group in self
+                    .clients
+                    .remove_dead(std::time::Instant::now(), Duration::from_secs(120))
+                {
+                    handlers::clients::notify_ids_changed(&self, &group);
+                }
+            }
+        }
     }
 
     /// Asks the registration loop to register again now (a topic changed).

@@ -1,14 +1,18 @@
 //! The Ferrocket broker: request handlers over the message store.
 //!
-//! [`Broker`] holds the shared state (configuration, store, topics) and routes each request
-//! code to a handler in [`handlers`]; [`run`] opens the store, serves a listener, keeps the
-//! broker registered with every name server and, on shutdown, unregisters, flushes and
-//! closes the store cleanly.
+//! [`Broker`] holds the shared state (configuration, store, topics, consumer offsets,
+//! subscription groups, clients, held pulls) and routes each request code to a handler in
+//! [`handlers`]; [`run`] opens the store, serves a listener, keeps the broker registered with
+//! every name server and, on shutdown, answers held pulls, persists its tables, unregisters
+//! and closes the store cleanly.
 
 mod broker;
 pub mod config;
 mod config_file;
+pub mod consumers;
 pub mod handlers;
+pub mod long_poll;
+pub mod offsets;
 pub mod topic_config;
 
 pub use broker::Broker;
@@ -16,6 +20,7 @@ pub use config::BrokerConfig;
 
 use ferrocket_remoting::{RemotingServer, ServerConfig};
 use ferrocket_store::{MessageStore, StoreError};
+use long_poll::PullHolds;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -30,31 +35,38 @@ pub enum BrokerError {
     },
 }
 
-/// Opens the store of `config` (recovering it if needed).
-pub fn open_store(config: &BrokerConfig) -> Result<Arc<MessageStore>, BrokerError> {
-    let (store, report) =
+/// Opens the store of `config` (recovering it if needed), with its arrival hook feeding the
+/// returned hold table for long polling.
+pub fn open_store(
+    config: &BrokerConfig,
+) -> Result<(Arc<MessageStore>, Arc<PullHolds>), BrokerError> {
+    let (mut store, report) =
         MessageStore::open(config.store.clone()).map_err(|source| BrokerError::Store {
             path: config.store.root_dir.display().to_string(),
             source,
         })?;
+    let holds = Arc::new(PullHolds::default());
+    let hook_holds = holds.clone();
+    store.on_arrival(Arc::new(move |topic, queue_id, max| {
+        hook_holds.arrived(topic, queue_id, max)
+    }));
     tracing::info!(
         store = %config.store.root_dir.display(),
         records = report.records,
         crashed = report.previous_run_crashed,
         "store opened"
     );
-    Ok(Arc::new(store))
+    Ok((Arc::new(store), holds))
 }
 
-/// Serves the broker on `listener` until `shutdown` resolves, then unregisters from the name
-/// servers, stops serving and shuts the store down cleanly.
+/// Serves the broker on `listener` until `shutdown` resolves, then stops cleanly.
 pub async fn run(
     listener: TcpListener,
     config: BrokerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BrokerError> {
-    let store = open_store(&config)?;
-    let broker = Broker::new(config, store.clone());
+    let (store, holds) = open_store(&config)?;
+    let broker = Broker::new(config, store.clone(), holds);
     serve(broker, listener, shutdown).await;
     store.shutdown().map_err(|source| BrokerError::Store {
         path: "store".into(),
@@ -68,9 +80,18 @@ pub async fn serve(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Fu
         tracing::info!(%addr, broker = %broker.config.broker_addr(), "broker listening");
     }
     let registration = tokio::spawn(broker.clone().registration_loop());
+    let housekeeping = tokio::spawn(broker.clone().housekeeping_loop());
+    let stopping = broker.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Held pulls answer now, so the server's grace period is not spent waiting on them.
+        stopping.begin_stop();
+    };
     RemotingServer::new(broker.router(), ServerConfig::default())
         .run(listener, shutdown)
         .await;
     registration.abort();
+    housekeeping.abort();
+    broker.persist();
     broker.unregister_all().await;
 }

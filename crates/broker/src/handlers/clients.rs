@@ -1,0 +1,110 @@
+//! Client registration: HEART_BEAT (34), UNREGISTER_CLIENT (35),
+//! GET_CONSUMER_LIST_BY_GROUP (38) (`ClientManageProcessor`, `ConsumerManageProcessor`).
+
+use crate::consumers::ClientChannel;
+use crate::handlers::offsets::empty_ext_response;
+use crate::Broker;
+use ferrocket_common::TopicName;
+use ferrocket_protocol::body::{perm, ConsumerIdList, HeartbeatData};
+use ferrocket_protocol::header::{ConsumerGroupRequestHeader, UnregisterClientRequestHeader};
+use ferrocket_protocol::{json, RemotingCommand, RequestCode, ResponseCode};
+use ferrocket_remoting::{Channel, HandlerResult};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub fn heartbeat(
+    broker: &Arc<Broker>,
+    channel: &Channel,
+    request: &RemotingCommand,
+) -> HandlerResult {
+    let data: HeartbeatData = json::from_slice(request.body_bytes())?;
+    let client = |id: &str| ClientChannel {
+        client_id: id.to_owned(),
+        channel: channel.clone(),
+        language: request.language.name().to_owned(),
+        version: request.version,
+        last_update: Instant::now(),
+    };
+    for consumer in &data.consumer_data_set {
+        let group = broker.groups.get_or_create(&consumer.group_name)?;
+        // Each consumer group gets its retry topic.
+        if let Ok(group_name) = ferrocket_common::GroupName::new(consumer.group_name.as_str()) {
+            let retry = TopicName::retry_of(&group_name);
+            if broker.topics.get(retry.as_str()).is_none() {
+                broker.topics.create_plain(
+                    retry.as_str(),
+                    group.retry_queue_nums.max(1),
+                    perm::READ | perm::WRITE,
+                )?;
+                broker.registration_needed();
+            }
+        }
+        let effect = broker
+            .clients
+            .register_consumer(consumer, client(&data.client_id));
+        if (effect.members_changed || effect.subscriptions_changed)
+            && group.notify_consumer_ids_changed_enable
+        {
+            notify_ids_changed(broker, &consumer.group_name);
+        }
+    }
+    for producer in &data.producer_data_set {
+        broker
+            .clients
+            .register_producer(&producer.group_name, client(&data.client_id));
+    }
+    Ok(Some(RemotingCommand::response(ResponseCode::SUCCESS, None)))
+}
+
+/// NOTIFY_CONSUMER_IDS_CHANGED, oneway, to every member of the group.
+pub fn notify_ids_changed(broker: &Broker, group: &str) {
+    let Some(g) = broker.clients.consumer_group(group) else {
+        return;
+    };
+    for member in g.channels.values() {
+        let mut notify = RemotingCommand::request_with_header(
+            RequestCode::NOTIFY_CONSUMER_IDS_CHANGED,
+            &ConsumerGroupRequestHeader {
+                consumer_group: group.to_owned(),
+            },
+        );
+        notify.mark_oneway();
+        let channel = member.channel.clone();
+        tokio::spawn(async move {
+            if let Err(e) = channel.invoke_oneway(notify).await {
+                tracing::debug!("notify consumer ids changed failed: {e}");
+            }
+        });
+    }
+}
+
+pub fn unregister_client(broker: &Broker, request: &RemotingCommand) -> HandlerResult {
+    let h: UnregisterClientRequestHeader = request.decode_header()?;
+    if let Some(group) = h.consumer_group.as_deref().filter(|g| !g.is_empty()) {
+        if broker.clients.unregister_consumer(group, &h.client_id) {
+            notify_ids_changed(broker, group);
+        }
+    }
+    if let Some(group) = h.producer_group.as_deref().filter(|g| !g.is_empty()) {
+        broker.clients.unregister_producer(group, &h.client_id);
+    }
+    Ok(Some(empty_ext_response()))
+}
+
+pub fn consumer_list(broker: &Broker, request: &RemotingCommand) -> HandlerResult {
+    let h: ConsumerGroupRequestHeader = request.decode_header()?;
+    match broker.clients.consumer_group(&h.consumer_group) {
+        Some(g) if !g.channels.is_empty() => {
+            let ids = ConsumerIdList {
+                consumer_id_list: g.channels.keys().cloned().collect(),
+            };
+            let mut r = empty_ext_response();
+            r.body = Some(json::to_vec(&ids).into());
+            Ok(Some(r))
+        }
+        _ => Ok(Some(RemotingCommand::response(
+            ResponseCode::SYSTEM_ERROR,
+            Some(format!("no consumer for this group, {}", h.consumer_group)),
+        ))),
+    }
+}

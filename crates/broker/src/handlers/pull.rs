@@ -1,0 +1,187 @@
+//! PULL_MESSAGE (11) with long polling (`PullMessageProcessor`).
+
+use crate::Broker;
+use ferrocket_common::tag::TagFilter;
+use ferrocket_protocol::body::{perm, ExpressionType, SubscriptionData};
+use ferrocket_protocol::header::{
+    pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
+};
+use ferrocket_protocol::{RemotingCommand, ResponseCode};
+use ferrocket_remoting::{Channel, HandlerResult};
+use ferrocket_store::{GetMessageResult, GetMessageStatus};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const FAQ: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";
+
+fn error(code: ResponseCode, remark: String) -> HandlerResult {
+    Ok(Some(RemotingCommand::response(code, Some(remark))))
+}
+
+/// The response code for a store outcome (codes.md §5).
+fn response_code(status: GetMessageStatus, request_offset: i64) -> ResponseCode {
+    match status {
+        GetMessageStatus::Found => ResponseCode::SUCCESS,
+        GetMessageStatus::NoMatchedMessage | GetMessageStatus::MessageWasRemoving => {
+            ResponseCode::PULL_RETRY_IMMEDIATELY
+        }
+        GetMessageStatus::NoMatchedLogicQueue | GetMessageStatus::NoMessageInQueue => {
+            if request_offset != 0 {
+                ResponseCode::PULL_OFFSET_MOVED
+            } else {
+                ResponseCode::PULL_NOT_FOUND
+            }
+        }
+        GetMessageStatus::OffsetFoundNull | GetMessageStatus::OffsetOverflowOne => {
+            ResponseCode::PULL_NOT_FOUND
+        }
+        GetMessageStatus::OffsetOverflowBadly | GetMessageStatus::OffsetTooSmall => {
+            ResponseCode::PULL_OFFSET_MOVED
+        }
+    }
+}
+
+fn build_response(result: GetMessageResult, request_offset: i64) -> RemotingCommand {
+    let code = response_code(result.status, request_offset);
+    let mut resp = RemotingCommand::response_with_header(
+        code,
+        &PullMessageResponseHeader {
+            suggest_which_broker_id: 0,
+            next_begin_offset: result.next_begin_offset,
+            min_offset: result.min_offset,
+            max_offset: result.max_offset,
+        },
+    )
+    .with_remark(result.status.name());
+    if code == ResponseCode::SUCCESS {
+        let len = result.messages.iter().map(|m| m.len()).sum();
+        let mut body = Vec::with_capacity(len);
+        for m in &result.messages {
+            body.extend_from_slice(m);
+        }
+        resp.body = Some(body.into());
+    }
+    resp
+}
+
+pub async fn pull_message(
+    broker: Arc<Broker>,
+    channel: Channel,
+    request: RemotingCommand,
+) -> HandlerResult {
+    let h: PullMessageRequestHeader = request.decode_header()?;
+    if !perm::is_readable(broker.config.broker_permission) {
+        return error(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the broker[{}] pulling message is forbidden",
+                broker.config.broker_ip
+            ),
+        );
+    }
+    let group = match broker.groups.get_or_create(&h.consumer_group) {
+        Ok(g) => g,
+        Err(e) => return error(ResponseCode::SYSTEM_ERROR, e.to_string()),
+    };
+    if !group.consume_enable {
+        return error(
+            ResponseCode::NO_PERMISSION,
+            format!("subscription group no permission, {}", h.consumer_group),
+        );
+    }
+    let Some(topic) = broker.topics.get(&h.topic) else {
+        return error(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist, apply first please!{FAQ}", h.topic),
+        );
+    };
+    if !perm::is_readable(topic.perm) {
+        return error(
+            ResponseCode::NO_PERMISSION,
+            format!("the topic[{}] pulling message is forbidden", h.topic),
+        );
+    }
+    if h.queue_id < 0 || h.queue_id >= topic.read_queue_nums {
+        return error(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
+                h.queue_id,
+                h.topic,
+                topic.read_queue_nums,
+                channel.peer_addr()
+            ),
+        );
+    }
+    let subscription = if h.sys_flag & pull_sys_flag::SUBSCRIPTION != 0 {
+        let expression_type = h.expression_type.as_deref().unwrap_or("TAG");
+        if expression_type != ExpressionType::Tag.as_str() {
+            return error(
+                ResponseCode::SYSTEM_ERROR,
+                "The broker does not support consumer to filter message by SQL92".to_owned(),
+            );
+        }
+        SubscriptionData::tag(
+            &h.topic,
+            h.subscription.as_deref().unwrap_or("*"),
+            h.sub_version,
+        )
+    } else {
+        match broker.clients.subscription(&h.consumer_group, &h.topic) {
+            None => {
+                return error(
+                    ResponseCode::SUBSCRIPTION_NOT_EXIST,
+                    format!("the consumer's subscription not exist{FAQ}"),
+                )
+            }
+            Some(sub) if sub.sub_version < h.sub_version => {
+                return error(
+                    ResponseCode::SUBSCRIPTION_NOT_LATEST,
+                    "the consumer's subscription not latest".to_owned(),
+                )
+            }
+            Some(sub) => sub,
+        }
+    };
+    let filter = TagFilter {
+        tags: subscription.tags_set.clone(),
+        codes: subscription.code_set.clone(),
+    };
+    let accept = |code: i64| filter.matches_code(code);
+    let max = usize::try_from(h.max_msg_nums).unwrap_or(0);
+
+    if h.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 && broker.config.broker_id == 0 {
+        broker
+            .offsets
+            .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+    }
+
+    let result = broker
+        .store
+        .get_messages(&h.topic, h.queue_id, h.queue_offset, max, &accept);
+    let code = response_code(result.status, h.queue_offset);
+    let suspend = h.sys_flag & pull_sys_flag::SUSPEND != 0 && h.suspend_timeout_millis > 0;
+    if code != ResponseCode::PULL_NOT_FOUND || !suspend {
+        return Ok(Some(build_response(result, h.queue_offset)));
+    }
+
+    // Long polling: hold until a message reaches the queue or the hold time ends.
+    let deadline = Instant::now() + Duration::from_millis(h.suspend_timeout_millis as u64);
+    loop {
+        let woken = broker.holds.hold(&h.topic, h.queue_id, h.queue_offset);
+        // A message may have arrived between the read and the registration.
+        if broker.store.max_offset(&h.topic, h.queue_id) <= h.queue_offset {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let _ = tokio::time::timeout(remaining, woken).await;
+        }
+        let result = broker
+            .store
+            .get_messages(&h.topic, h.queue_id, h.queue_offset, max, &accept);
+        let found_nothing =
+            response_code(result.status, h.queue_offset) == ResponseCode::PULL_NOT_FOUND;
+        if !found_nothing || Instant::now() >= deadline || broker.is_stopping() {
+            return Ok(Some(build_response(result, h.queue_offset)));
+        }
+        // Woken by a message the filter rejects: keep holding.
+    }
+}
