@@ -28,6 +28,9 @@ pub struct Broker {
     pub groups: SubscriptionGroups,
     pub clients: Clients,
     pub holds: Arc<PullHolds>,
+    pub locks: crate::locks::QueueLocks,
+    pub boot_timestamp: i64,
+    pub started: std::time::Instant,
     stopping: AtomicBool,
     /// Connections to the name servers.
     namesrv_client: RemotingClient,
@@ -58,6 +61,11 @@ impl Broker {
             groups,
             clients: Clients::default(),
             holds,
+            locks: Default::default(),
+            boot_timestamp: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64),
+            started: std::time::Instant::now(),
             stopping: AtomicBool::new(false),
             namesrv_client: RemotingClient::new(ClientConfig::default(), Router::new()),
             register_now: Notify::new(),
@@ -66,6 +74,15 @@ impl Broker {
 
     /// Routes every request code the broker serves.
     pub fn router(self: &Arc<Self>) -> Router {
+        self.router_for(true)
+    }
+
+    /// The VIP channel (`listenPort - 2`) serves everything but PULL_MESSAGE.
+    pub fn vip_router(self: &Arc<Self>) -> Router {
+        self.router_for(false)
+    }
+
+    fn router_for(self: &Arc<Self>, with_pull: bool) -> Router {
         let me = self.clone();
         let send = move |channel: Channel, request: RemotingCommand| {
             handlers::send::send_message(me.clone(), channel, request)
@@ -77,7 +94,65 @@ impl Broker {
         };
         type Handler =
             fn(&Arc<Broker>, &Channel, &RemotingCommand) -> ferrocket_remoting::HandlerResult;
-        let sync_handlers: [(RequestCode, Handler); 11] = [
+        let sync_handlers: [(RequestCode, Handler); 27] = [
+            (
+                RequestCode::UPDATE_AND_CREATE_TOPIC,
+                handlers::admin::create_topic,
+            ),
+            (
+                RequestCode::DELETE_TOPIC_IN_BROKER,
+                handlers::admin::delete_topic,
+            ),
+            (
+                RequestCode::GET_ALL_TOPIC_CONFIG,
+                handlers::admin::all_topic_config,
+            ),
+            (
+                RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+                handlers::admin::update_group,
+            ),
+            (
+                RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+                handlers::admin::all_groups,
+            ),
+            (
+                RequestCode::DELETE_SUBSCRIPTIONGROUP,
+                handlers::admin::delete_group,
+            ),
+            (
+                RequestCode::GET_TOPIC_STATS_INFO,
+                handlers::admin::topic_stats,
+            ),
+            (
+                RequestCode::GET_CONSUME_STATS,
+                handlers::admin::consume_stats,
+            ),
+            (
+                RequestCode::GET_CONSUMER_CONNECTION_LIST,
+                handlers::admin::consumer_connections,
+            ),
+            (
+                RequestCode::GET_PRODUCER_CONNECTION_LIST,
+                handlers::admin::producer_connections,
+            ),
+            (
+                RequestCode::QUERY_TOPIC_CONSUME_BY_WHO,
+                handlers::admin::consumed_by,
+            ),
+            (
+                RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER,
+                handlers::admin::system_topics,
+            ),
+            (
+                RequestCode::GET_BROKER_RUNTIME_INFO,
+                handlers::admin::runtime_info,
+            ),
+            (
+                RequestCode::GET_BROKER_CONFIG,
+                handlers::admin::broker_config,
+            ),
+            (RequestCode::LOCK_BATCH_MQ, handlers::admin::lock_batch),
+            (RequestCode::UNLOCK_BATCH_MQ, handlers::admin::unlock_batch),
             (RequestCode::QUERY_CONSUMER_OFFSET, |b, _, r| {
                 handlers::offsets::query_consumer_offset(b, r)
             }),
@@ -110,16 +185,17 @@ impl Broker {
                 handlers::clients::consumer_list(b, r)
             }),
         ];
-        let mut router = Router::new()
-            .route_shared(
-                &[
-                    RequestCode::SEND_MESSAGE,
-                    RequestCode::SEND_MESSAGE_V2,
-                    RequestCode::SEND_BATCH_MESSAGE,
-                ],
-                send,
-            )
-            .route(RequestCode::PULL_MESSAGE, pull);
+        let mut router = Router::new().route_shared(
+            &[
+                RequestCode::SEND_MESSAGE,
+                RequestCode::SEND_MESSAGE_V2,
+                RequestCode::SEND_BATCH_MESSAGE,
+            ],
+            send,
+        );
+        if with_pull {
+            router = router.route(RequestCode::PULL_MESSAGE, pull);
+        }
         for (code, handler) in sync_handlers {
             let me = self.clone();
             router = router.route(code, move |channel: Channel, request: RemotingCommand| {

@@ -11,6 +11,7 @@ pub mod config;
 mod config_file;
 pub mod consumers;
 pub mod handlers;
+pub mod locks;
 pub mod long_poll;
 pub mod offsets;
 pub mod topic_config;
@@ -59,15 +60,17 @@ pub fn open_store(
     Ok((Arc::new(store), holds))
 }
 
-/// Serves the broker on `listener` until `shutdown` resolves, then stops cleanly.
+/// Serves the broker on `listener` (and the VIP channel on `vip`, if given) until `shutdown`
+/// resolves, then stops cleanly.
 pub async fn run(
     listener: TcpListener,
+    vip: Option<TcpListener>,
     config: BrokerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BrokerError> {
     let (store, holds) = open_store(&config)?;
     let broker = Broker::new(config, store.clone(), holds);
-    serve(broker, listener, shutdown).await;
+    serve(broker, listener, vip, shutdown).await;
     store.shutdown().map_err(|source| BrokerError::Store {
         path: "store".into(),
         source,
@@ -75,21 +78,43 @@ pub async fn run(
 }
 
 /// As [`run`] with a broker the caller built (tests, embedding); does not close the store.
-pub async fn serve(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    broker: Arc<Broker>,
+    listener: TcpListener,
+    vip: Option<TcpListener>,
+    shutdown: impl Future<Output = ()>,
+) {
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, broker = %broker.config.broker_addr(), "broker listening");
     }
     let registration = tokio::spawn(broker.clone().registration_loop());
     let housekeeping = tokio::spawn(broker.clone().housekeeping_loop());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let vip_server = vip.map(|vip| {
+        if let Ok(addr) = vip.local_addr() {
+            tracing::info!(%addr, "VIP channel listening (no pulls)");
+        }
+        tokio::spawn(
+            RemotingServer::new(broker.vip_router(), ServerConfig::default())
+                .run(vip, stopped(stop_rx.clone())),
+        )
+    });
     let stopping = broker.clone();
-    let shutdown = async move {
+    let main_shutdown = async move {
         shutdown.await;
-        // Held pulls answer now, so the server's grace period is not spent waiting on them.
+        // Held pulls answer now, so the servers' grace period is not spent waiting on them.
         stopping.begin_stop();
+        let _ = stop_tx.send(true);
     };
     RemotingServer::new(broker.router(), ServerConfig::default())
-        .run(listener, shutdown)
+        .run(listener, main_shutdown)
         .await;
+    if let Some(vip) = vip_server {
+        let _ = vip.await;
+    }
     registration.abort();
     housekeeping.abort();
     broker.persist();

@@ -77,7 +77,7 @@ pub async fn start(tweak: impl FnOnce(&mut BrokerConfig)) -> Cluster {
     let broker = Broker::new(config, store.clone(), holds);
     let (stop, stopped) = oneshot::channel::<()>();
     stops.push(stop);
-    tokio::spawn(ferrocket_broker::serve(broker, listener, async {
+    tokio::spawn(ferrocket_broker::serve(broker, listener, None, async {
         let _ = stopped.await;
     }));
     Cluster {

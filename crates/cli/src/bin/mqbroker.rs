@@ -99,6 +99,14 @@ fn main() -> ExitCode {
             Ok(l) => l,
             Err(e) => return fail(format!("mqbroker: cannot listen on {addr}: {e}")),
         };
+        let vip_addr = format!("0.0.0.0:{}", config.listen_port.saturating_sub(2));
+        let vip = match tokio::net::TcpListener::bind(&vip_addr).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!("VIP channel not started, cannot listen on {vip_addr}: {e}");
+                None
+            }
+        };
         tracing::info!(
             "The broker[{}, {}] boot success. listening on {addr}, store at {}, name server {}",
             config.broker_name,
@@ -108,6 +116,7 @@ fn main() -> ExitCode {
         );
         let broker = tokio::spawn(ferrocket_broker::run(
             listener,
+            vip,
             config,
             wait(broker_stopping),
         ));

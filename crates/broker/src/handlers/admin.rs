@@ -1,0 +1,322 @@
+//! Administration (`AdminBrokerProcessor`): topics, subscription groups, statistics,
+//! connections, runtime info, broker config, queue locks.
+
+use crate::handlers::offsets::empty_header_response;
+use crate::Broker;
+use ferrocket_common::TopicName;
+use ferrocket_protocol::body::*;
+use ferrocket_protocol::header::*;
+use ferrocket_protocol::{json, RemotingCommand, ResponseCode};
+use ferrocket_remoting::{Channel, HandlerResult};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn ok() -> RemotingCommand {
+    RemotingCommand::response(ResponseCode::SUCCESS, None)
+}
+
+fn error(code: ResponseCode, remark: String) -> HandlerResult {
+    Ok(Some(RemotingCommand::response(code, Some(remark))))
+}
+
+fn json_ok(value: &impl json::ToJson) -> HandlerResult {
+    Ok(Some(ok().with_body(json::to_vec(value))))
+}
+
+pub fn create_topic(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+    let h: CreateTopicRequestHeader = request.decode_header()?;
+    let topic = match TopicName::new(h.topic.as_str()) {
+        Ok(t) => t,
+        Err(e) => return error(ResponseCode::SYSTEM_ERROR, e.to_string()),
+    };
+    if topic.is_system() {
+        return error(
+            ResponseCode::SYSTEM_ERROR,
+            format!("The topic[{}] is conflict with system topic.", h.topic),
+        );
+    }
+    let config = TopicConfig {
+        topic_name: h.topic.clone(),
+        read_queue_nums: h.read_queue_nums,
+        write_queue_nums: h.write_queue_nums,
+        perm: h.perm,
+        topic_filter_type: TopicFilterType::from_name(&h.topic_filter_type).unwrap_or_default(),
+        topic_sys_flag: h.topic_sys_flag.unwrap_or(0),
+        order: h.order,
+    };
+    broker.topics.update(config)?;
+    broker.registration_needed();
+    // Java leaves the default remark of a response created without a header class.
+    Ok(Some(ok().with_remark("not set any response code")))
+}
+
+pub fn delete_topic(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+    let h: TopicRequestHeader = request.decode_header()?;
+    broker.topics.delete(&h.topic)?;
+    broker.registration_needed();
+    Ok(Some(ok()))
+}
+
+pub fn all_topic_config(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
+    let mut r = empty_header_response();
+    r.body = Some(json::to_vec(&broker.topics.wrapper()).into());
+    Ok(Some(r))
+}
+
+pub fn update_group(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+    let config: SubscriptionGroupConfig = json::from_slice(request.body_bytes())?;
+    broker.groups.update(config)?;
+    Ok(Some(ok()))
+}
+
+pub fn all_groups(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
+    json_ok(&broker.groups.wrapper())
+}
+
+pub fn delete_group(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+    let h: DeleteSubscriptionGroupRequestHeader = request.decode_header()?;
+    broker.groups.delete(&h.group_name)?;
+    if h.remove_offset.unwrap_or(false) {
+        broker.offsets.remove_group(&h.group_name);
+    }
+    Ok(Some(ok()))
+}
+
+fn queue(broker: &Broker, topic: &str, queue_id: i32) -> MessageQueue {
+    MessageQueue::new(topic, broker.config.broker_name.clone(), queue_id)
+}
+
+pub fn topic_stats(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+    let h: TopicRequestHeader = request.decode_header()?;
+    let Some(config) = broker.topics.get(&h.topic) else {
+        return error(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist", h.topic),
+        );
+    };
+    let mut table = TopicStatsTable::default();
+    for q in 0..config.write_queue_nums {
+        let max = broker.store.max_offset(&h.topic, q);
+        let last = if max > 0 {
+            broker
+                .store
+                .store_time_at(&h.topic, q, max - 1)
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        table.offset_table.insert(
+            queue(broker, &h.topic, q),
+            TopicOffset {
+                last_update_timestamp: last,
+                max_offset: max,
+                min_offset: broker.store.min_offset(&h.topic, q),
+            },
+        );
+    }
+    json_ok(&table)
+}
+
+pub fn consume_stats(
+    broker: &Arc<Broker>,
+    _: &Channel,
+    request: &RemotingCommand,
+) -> HandlerResult {
+    let h: GetConsumeStatsRequestHeader = request.decode_header()?;
+    let topics: Vec<String> = match h.topic.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => vec![t.to_owned()],
+        None => {
+            let mut t: Vec<String> = broker
+                .offsets
+                .of_group(&h.consumer_group)
+                .into_iter()
+                .map(|(t, _, _)| t)
+                .collect();
+            t.dedup();
+            t
+        }
+    };
+    let mut stats = ConsumeStats::default();
+    for topic in topics {
+        let Some(config) = broker.topics.get(&topic) else {
+            continue;
+        };
+        for q in 0..config.write_queue_nums {
+            let consumer_offset = broker
+                .offsets
+                .query(&h.consumer_group, &topic, q)
+                .unwrap_or(0)
+                .max(0);
+            let last_timestamp = if consumer_offset > 0 {
+                broker
+                    .store
+                    .store_time_at(&topic, q, consumer_offset - 1)
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            stats.offset_table.insert(
+                queue(broker, &topic, q),
+                OffsetWrapper {
+                    broker_offset: broker.store.max_offset(&topic, q),
+                    consumer_offset,
+                    last_timestamp,
+                },
+            );
+        }
+    }
+    json_ok(&stats)
+}
+
+fn connection(c: &crate::consumers::ClientChannel) -> Connection {
+    Connection {
+        client_addr: c.channel.peer_addr().to_string(),
+        client_id: c.client_id.clone(),
+        language: c.language.clone(),
+        version: c.version,
+    }
+}
+
+pub fn consumer_connections(
+    broker: &Arc<Broker>,
+    _: &Channel,
+    request: &RemotingCommand,
+) -> HandlerResult {
+    let h: ConsumerGroupRequestHeader = request.decode_header()?;
+    let Some(group) = broker.clients.consumer_group(&h.consumer_group) else {
+        return error(
+            ResponseCode::CONSUMER_NOT_ONLINE,
+            format!("the consumer group[{}] not online", h.consumer_group),
+        );
+    };
+    json_ok(&ConsumerConnection {
+        connection_set: group.channels.values().map(connection).collect(),
+        consume_from_where: Some(group.consume_from_where),
+        consume_type: Some(group.consume_type),
+        message_model: Some(group.message_model),
+        subscription_table: group.subscriptions.clone(),
+    })
+}
+
+pub fn producer_connections(
+    broker: &Arc<Broker>,
+    _: &Channel,
+    request: &RemotingCommand,
+) -> HandlerResult {
+    let h: GetProducerConnectionListRequestHeader = request.decode_header()?;
+    let members = broker.clients.producer_group(&h.producer_group);
+    if members.is_empty() {
+        return error(
+            ResponseCode::SYSTEM_ERROR,
+            format!("the producer group[{}] not exist", h.producer_group),
+        );
+    }
+    json_ok(&ProducerConnection {
+        connection_set: members.iter().map(connection).collect(),
+    })
+}
+
+pub fn consumed_by(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+    let h: TopicRequestHeader = request.decode_header()?;
+    let mut groups = broker.clients.groups_of_topic(&h.topic);
+    groups.extend(broker.offsets.groups_of_topic(&h.topic));
+    groups.sort();
+    groups.dedup();
+    json_ok(&GroupList { group_list: groups })
+}
+
+pub fn system_topics(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
+    let topics = broker
+        .topics
+        .topic_names()
+        .into_iter()
+        .filter(|t| TopicName::new(t.as_str()).is_ok_and(|n| n.is_system()))
+        .collect();
+    json_ok(&TopicList {
+        broker_addr: None,
+        topic_list: topics,
+    })
+}
+
+pub fn runtime_info(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
+    let log = broker.store.commit_log();
+    let mut table = BTreeMap::new();
+    let mut put = |k: &str, v: String| {
+        table.insert(k.to_owned(), v);
+    };
+    put("brokerVersionDesc", "V4_9_8".into());
+    put(
+        "brokerVersion",
+        ferrocket_protocol::codes::version::CURRENT.to_string(),
+    );
+    put("commitLogMinOffset", log.min_offset().to_string());
+    put("commitLogMaxOffset", log.max_offset().to_string());
+    put("dispatchBehindBytes", "0".into());
+    put("bootTimestamp", broker.boot_timestamp.to_string());
+    put("runtime", format!("{:?}", broker.started.elapsed()));
+    put(
+        "earliestMessageTimeStamp",
+        log.last_store_timestamp().to_string(),
+    );
+    if let Ok(usage) = broker.store.disk_usage() {
+        put("commitLogDiskRatio", format!("{usage}"));
+    }
+    json_ok(&KVTable { table })
+}
+
+pub fn broker_config(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
+    let mut text = String::new();
+    let c = &broker.config;
+    for (k, v) in [
+        ("brokerClusterName", c.cluster_name.clone()),
+        ("brokerName", c.broker_name.clone()),
+        ("brokerId", c.broker_id.to_string()),
+        ("brokerIP1", c.broker_ip.clone()),
+        ("listenPort", c.listen_port.to_string()),
+        ("namesrvAddr", c.namesrv_addr.clone().unwrap_or_default()),
+        (
+            "autoCreateTopicEnable",
+            c.auto_create_topic_enable.to_string(),
+        ),
+        (
+            "defaultTopicQueueNums",
+            c.default_topic_queue_nums.to_string(),
+        ),
+        ("brokerPermission", c.broker_permission.to_string()),
+        ("storePathRootDir", c.store.root_dir.display().to_string()),
+    ] {
+        text.push_str(&format!("{k}={v}\n"));
+    }
+    let version = json::to_vec(&broker.topics.data_version());
+    Ok(Some(
+        RemotingCommand::response_with_header(
+            ResponseCode::SUCCESS,
+            &GetBrokerConfigResponseHeader {
+                version: String::from_utf8_lossy(&version).into_owned(),
+            },
+        )
+        .with_body(text.into_bytes()),
+    ))
+}
+
+pub fn lock_batch(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+    let body: LockBatchRequestBody = json::from_slice(request.body_bytes())?;
+    let held = broker.locks.lock(
+        &body.consumer_group,
+        &body.client_id,
+        &body.mq_set,
+        Instant::now(),
+    );
+    json_ok(&LockBatchResponseBody {
+        lock_ok_mq_set: held,
+    })
+}
+
+pub fn unlock_batch(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+    let body: LockBatchRequestBody = json::from_slice(request.body_bytes())?;
+    broker
+        .locks
+        .unlock(&body.consumer_group, &body.client_id, &body.mq_set);
+    Ok(Some(ok()))
+}
