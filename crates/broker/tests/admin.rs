@@ -1,0 +1,279 @@
+//! Administration codes against a real broker.
+
+mod support;
+use support::*;
+
+use ferrocket_protocol::body::*;
+use ferrocket_protocol::header::*;
+use ferrocket_protocol::{json, RemotingCommand, RequestCode, ResponseCode};
+
+fn create_topic(topic: &str, queues: i32) -> RemotingCommand {
+    RemotingCommand::request_with_header(
+        RequestCode::UPDATE_AND_CREATE_TOPIC,
+        &CreateTopicRequestHeader {
+            topic: topic.into(),
+            default_topic: "TBW102".into(),
+            read_queue_nums: queues,
+            write_queue_nums: queues,
+            perm: 6,
+            topic_filter_type: "SINGLE_TAG".into(),
+            topic_sys_flag: Some(0),
+            order: false,
+        },
+    )
+}
+
+#[tokio::test]
+async fn topics_are_created_listed_and_deleted() {
+    let cluster = start(|_| {}).await;
+    let c = client();
+    let resp = c
+        .invoke(&cluster.broker, create_topic("AdminTopic", 8), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    // As captured from Java: code 0 with the default remark, and no extFields.
+    assert_eq!(resp.remark.as_deref(), Some("not set any response code"));
+    assert!(resp.ext_fields.is_none());
+    let route = wait_for_route(&c, &cluster, "AdminTopic").await;
+    assert_eq!(
+        (
+            route.queue_datas[0].read_queue_nums,
+            route.queue_datas[0].perm
+        ),
+        (8, 6)
+    );
+
+    let all = c
+        .invoke(
+            &cluster.broker,
+            RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG),
+            T,
+        )
+        .await
+        .unwrap();
+    assert!(all.ext_fields.as_ref().is_some_and(|e| e.is_empty()));
+    let wrapper: TopicConfigSerializeWrapper = json::from_slice(all.body_bytes()).unwrap();
+    assert_eq!(wrapper.topic_config_table["AdminTopic"].write_queue_nums, 8);
+    assert!(wrapper.topic_config_table.contains_key("TBW102"));
+
+    let resp = c
+        .invoke(&cluster.broker, create_topic("TBW102", 8), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some("The topic[TBW102] is conflict with system topic.")
+    );
+    let resp = c
+        .invoke(&cluster.broker, create_topic("bad/name", 8), T)
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
+
+    let delete = RemotingCommand::request_with_header(
+        RequestCode::DELETE_TOPIC_IN_BROKER,
+        &TopicRequestHeader {
+            topic: "AdminTopic".into(),
+        },
+    );
+    assert_eq!(
+        c.invoke(&cluster.broker, delete, T)
+            .await
+            .unwrap()
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    let all = c
+        .invoke(
+            &cluster.broker,
+            RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG),
+            T,
+        )
+        .await
+        .unwrap();
+    let wrapper: TopicConfigSerializeWrapper = json::from_slice(all.body_bytes()).unwrap();
+    assert!(!wrapper.topic_config_table.contains_key("AdminTopic"));
+}
+
+#[tokio::test]
+async fn stats_groups_and_locks() {
+    let cluster = start(|_| {}).await;
+    let c = client();
+    c.invoke(&cluster.broker, create_topic("StatsTopic", 2), T)
+        .await
+        .unwrap();
+    for q in [0, 0, 0, 1] {
+        let req = RemotingCommand::request_with_header(
+            RequestCode::SEND_MESSAGE_V2,
+            &v2("StatsTopic", q, ""),
+        )
+        .with_body(&b"s"[..]);
+        assert_eq!(
+            c.invoke(&cluster.broker, req, T)
+                .await
+                .unwrap()
+                .response_code(),
+            ResponseCode::SUCCESS
+        );
+    }
+    let stats = RemotingCommand::request_with_header(
+        RequestCode::GET_TOPIC_STATS_INFO,
+        &TopicRequestHeader {
+            topic: "StatsTopic".into(),
+        },
+    );
+    let table: TopicStatsTable = json::from_slice(
+        c.invoke(&cluster.broker, stats, T)
+            .await
+            .unwrap()
+            .body_bytes(),
+    )
+    .unwrap();
+    let q0 = MessageQueue::new("StatsTopic", "broker-a", 0);
+    assert_eq!(
+        (
+            table.offset_table[&q0].min_offset,
+            table.offset_table[&q0].max_offset
+        ),
+        (0, 3)
+    );
+    assert!(table.offset_table[&q0].last_update_timestamp > 0);
+    let unknown = RemotingCommand::request_with_header(
+        RequestCode::GET_TOPIC_STATS_INFO,
+        &TopicRequestHeader {
+            topic: "Nope".into(),
+        },
+    );
+    assert_eq!(
+        c.invoke(&cluster.broker, unknown, T)
+            .await
+            .unwrap()
+            .response_code(),
+        ResponseCode::TOPIC_NOT_EXIST
+    );
+
+    let commit = RemotingCommand::request_with_header(
+        RequestCode::UPDATE_CONSUMER_OFFSET,
+        &UpdateConsumerOffsetRequestHeader {
+            consumer_group: "SG".into(),
+            topic: "StatsTopic".into(),
+            queue_id: 0,
+            commit_offset: 1,
+            bname: None,
+        },
+    );
+    c.invoke(&cluster.broker, commit, T).await.unwrap();
+    let consume = RemotingCommand::request_with_header(
+        RequestCode::GET_CONSUME_STATS,
+        &GetConsumeStatsRequestHeader {
+            consumer_group: "SG".into(),
+            topic: None,
+        },
+    );
+    let body = c.invoke(&cluster.broker, consume, T).await.unwrap();
+    assert!(String::from_utf8_lossy(body.body_bytes()).contains(r#"{{"brokerName":"broker-a","queueId":0,"topic":"StatsTopic"}:{"brokerOffset":3,"consumerOffset":1,"#));
+    let stats: ConsumeStats = json::from_slice(body.body_bytes()).unwrap();
+    assert_eq!(stats.total_diff(), (3 - 1) + 1);
+
+    let group = SubscriptionGroupConfig {
+        group_name: "AdminGroup".into(),
+        retry_max_times: 3,
+        ..SubscriptionGroupConfig::default()
+    };
+    let update = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+        .with_body(json::to_vec(&group));
+    assert_eq!(
+        c.invoke(&cluster.broker, update, T)
+            .await
+            .unwrap()
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    let all = c
+        .invoke(
+            &cluster.broker,
+            RemotingCommand::request(RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG),
+            T,
+        )
+        .await
+        .unwrap();
+    let wrapper: SubscriptionGroupWrapper = json::from_slice(all.body_bytes()).unwrap();
+    assert_eq!(
+        wrapper.subscription_group_table["AdminGroup"].retry_max_times,
+        3
+    );
+
+    let lock = |client_id: &str| {
+        RemotingCommand::request(RequestCode::LOCK_BATCH_MQ).with_body(json::to_vec(
+            &LockBatchRequestBody {
+                client_id: client_id.into(),
+                consumer_group: "SG".into(),
+                mq_set: vec![q0.clone(), MessageQueue::new("StatsTopic", "broker-a", 1)],
+            },
+        ))
+    };
+    let held: LockBatchResponseBody = json::from_slice(
+        c.invoke(&cluster.broker, lock("c1"), T)
+            .await
+            .unwrap()
+            .body_bytes(),
+    )
+    .unwrap();
+    assert_eq!(held.lock_ok_mq_set.len(), 2);
+    let held: LockBatchResponseBody = json::from_slice(
+        c.invoke(&cluster.broker, lock("c2"), T)
+            .await
+            .unwrap()
+            .body_bytes(),
+    )
+    .unwrap();
+    assert!(held.lock_ok_mq_set.is_empty(), "held by c1");
+    let unlock = RemotingCommand::request(RequestCode::UNLOCK_BATCH_MQ).with_body(json::to_vec(
+        &LockBatchRequestBody {
+            client_id: "c1".into(),
+            consumer_group: "SG".into(),
+            mq_set: vec![q0.clone()],
+        },
+    ));
+    c.invoke(&cluster.broker, unlock, T).await.unwrap();
+    let held: LockBatchResponseBody = json::from_slice(
+        c.invoke(&cluster.broker, lock("c2"), T)
+            .await
+            .unwrap()
+            .body_bytes(),
+    )
+    .unwrap();
+    assert_eq!(held.lock_ok_mq_set, vec![q0]);
+
+    let offline = RemotingCommand::request_with_header(
+        RequestCode::GET_CONSUMER_CONNECTION_LIST,
+        &ConsumerGroupRequestHeader {
+            consumer_group: "SG".into(),
+        },
+    );
+    let resp = c.invoke(&cluster.broker, offline, T).await.unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::CONSUMER_NOT_ONLINE);
+
+    let info = c
+        .invoke(
+            &cluster.broker,
+            RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO),
+            T,
+        )
+        .await
+        .unwrap();
+    let kv: KVTable = json::from_slice(info.body_bytes()).unwrap();
+    assert_eq!(kv.table["brokerVersionDesc"], "V4_9_8");
+    let config = c
+        .invoke(
+            &cluster.broker,
+            RemotingCommand::request(RequestCode::GET_BROKER_CONFIG),
+            T,
+        )
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(config.body_bytes()).contains("brokerName=broker-a"));
+    assert!(config.ext("version").unwrap().contains("counter"));
+}
