@@ -6,30 +6,43 @@ use crate::command::{ExtFields, RemotingCommand, SerializeType};
 use crate::json::{self, Value};
 use crate::ProtocolError;
 
-/// Appends the JSON header of `cmd` to `out`.
+/// Appends the JSON header of `cmd` to `out`, written directly (no intermediate tree): keys
+/// in fastjson's alphabetical order, nulls omitted, extFields in their own order.
 pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
-    let mut members: Vec<(Value, Value)> = Vec::with_capacity(8);
-    let mut put = |k: &str, v: Value| members.push((Value::Str(k.to_owned()), v));
-    put("code", Value::Int(i64::from(cmd.code)));
+    use std::fmt::Write as _;
+    let options = json::WriteOptions::default();
+    let mut text = String::with_capacity(160 + cmd.ext_fields.as_ref().map_or(0, |e| e.len() * 32));
+    let _ = write!(text, "{{\"code\":{}", cmd.code);
     if let Some(ext) = &cmd.ext_fields {
-        let map = ext
-            .iter()
-            .map(|(k, v)| (Value::Str(k.to_owned()), Value::Str(v.to_owned())))
-            .collect();
-        put("extFields", Value::Object(map));
+        text.push_str(",\"extFields\":{");
+        for (i, (k, v)) in ext.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            json::write_string(&mut text, k, options);
+            text.push(':');
+            json::write_string(&mut text, v, options);
+        }
+        text.push('}');
     }
-    put("flag", Value::Int(i64::from(cmd.flag)));
-    put("language", Value::Str(cmd.language.name().to_owned()));
-    put("opaque", Value::Int(i64::from(cmd.opaque)));
-    if let Some(remark) = &cmd.remark {
-        put("remark", Value::Str(remark.clone()));
-    }
-    put(
-        "serializeTypeCurrentRPC",
-        Value::Str(SerializeType::Json.name().to_owned()),
+    let _ = write!(
+        text,
+        ",\"flag\":{},\"language\":\"{}\",\"opaque\":{}",
+        cmd.flag,
+        cmd.language.name(),
+        cmd.opaque
     );
-    put("version", Value::Int(i64::from(cmd.version)));
-    out.extend_from_slice(json::to_string(&Value::Object(members)).as_bytes());
+    if let Some(remark) = &cmd.remark {
+        text.push_str(",\"remark\":");
+        json::write_string(&mut text, remark, options);
+    }
+    let _ = write!(
+        text,
+        ",\"serializeTypeCurrentRPC\":\"{}\",\"version\":{}}}",
+        SerializeType::Json.name(),
+        cmd.version
+    );
+    out.extend_from_slice(text.as_bytes());
 }
 
 fn int_field(value: &Value, field: &'static str) -> Result<i32, ProtocolError> {

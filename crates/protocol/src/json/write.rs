@@ -67,7 +67,7 @@ fn write_key(out: &mut String, key: &Value, options: WriteOptions) {
 
 /// Escapes as fastjson's `SerializeWriter.writeStringWithDoubleQuote`: the short forms for
 /// `\b \t \n \f \r \" \\`, `\u00XX` for other control characters.
-fn write_string(out: &mut String, s: &str, options: WriteOptions) {
+pub(crate) fn write_string(out: &mut String, s: &str, options: WriteOptions) {
     out.push('"');
     for c in s.chars() {
         match c {
