@@ -209,7 +209,7 @@ impl Preallocator {
             .spawn(move || {
                 for start in rx {
                     let name = format!("{}{PREALLOC_SUFFIX}", crate::segment::file_name(start));
-                    match Segment::open_named(&dir, &name, segment_bytes) {
+                    match Segment::open_with(&dir, &name, segment_bytes, true) {
                         Ok(seg) => *slot.lock().expect("prealloc slot") = Some((start, seg)),
                         Err(e) => tracing::warn!(start, "could not pre-allocate a segment: {e}"),
                     }
