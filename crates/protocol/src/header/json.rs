@@ -53,70 +53,131 @@ fn int_field(value: &Value, field: &'static str) -> Result<i32, ProtocolError> {
     }
 }
 
-/// Decodes a JSON header. Key order is free, unknown keys are ignored, `remark` and
-/// `extFields` may be absent or null, `language` may be a name or an ordinal.
+/// Decodes a JSON header straight into a command (no intermediate tree). Key order is free,
+/// unknown keys are skipped, `remark` and `extFields` may be absent or null, `language` may be a
+/// name or an ordinal, keys may be unquoted (fastjson), and nothing may follow the object.
 pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
-    let value = json::parse(header)?;
-    let Value::Object(members) = value else {
-        return Err(ProtocolError::BadHeaderField("header"));
-    };
+    let mut p = json::Parser::new(header);
     let mut cmd = RemotingCommand {
         version: 0,
         ..RemotingCommand::default()
     };
-    for (key, value) in members {
-        let Value::Str(key) = key else { continue };
-        match key.as_str() {
-            "code" => cmd.code = int_field(&value, "code")?,
-            "flag" => cmd.flag = int_field(&value, "flag")?,
-            "opaque" => cmd.opaque = int_field(&value, "opaque")?,
-            "version" => cmd.version = int_field(&value, "version")?,
-            "language" => {
-                // An unknown language is not worth dropping the frame for: Java leaves it null.
-                cmd.language = match &value {
-                    Value::Str(s) => LanguageCode::from_name(s),
-                    Value::Int(n) => u8::try_from(*n).ok().and_then(LanguageCode::from_code),
-                    _ => None,
+    p.skip_ws();
+    p.expect(b'{', "expected a header object")?;
+    p.skip_ws();
+    if p.peek() == Some(b'}') {
+        p.advance();
+    } else {
+        loop {
+            p.skip_ws();
+            let key = member_key(&mut p)?;
+            p.skip_ws();
+            p.expect(b':', "expected ':' after a key")?;
+            p.skip_ws();
+            match key.as_ref() {
+                "code" => cmd.code = int_field(&p.value(1)?, "code")?,
+                "flag" => cmd.flag = int_field(&p.value(1)?, "flag")?,
+                "opaque" => cmd.opaque = int_field(&p.value(1)?, "opaque")?,
+                "version" => cmd.version = int_field(&p.value(1)?, "version")?,
+                "language" => {
+                    // An unknown language is not worth dropping the frame for: Java leaves it null.
+                    cmd.language = match &p.value(1)? {
+                        Value::Str(s) => LanguageCode::from_name(s),
+                        Value::Int(n) => u8::try_from(*n).ok().and_then(LanguageCode::from_code),
+                        _ => None,
+                    }
+                    .unwrap_or(LanguageCode::Other);
                 }
-                .unwrap_or(LanguageCode::Other);
-            }
-            "remark" => {
-                cmd.remark = match value {
-                    Value::Str(s) => Some(s),
-                    Value::Null => None,
-                    _ => return Err(ProtocolError::BadHeaderField("remark")),
+                "remark" => {
+                    cmd.remark = match p.value(1)? {
+                        Value::Str(s) => Some(s),
+                        Value::Null => None,
+                        _ => return Err(ProtocolError::BadHeaderField("remark")),
+                    }
+                }
+                "extFields" => cmd.ext_fields = ext_fields(&mut p)?,
+                _ => {
+                    p.value(1)?;
                 }
             }
-            "extFields" => cmd.ext_fields = decode_ext_fields(value)?,
-            _ => {}
+            p.skip_ws();
+            match p.peek() {
+                Some(b',') => p.advance(),
+                Some(b'}') => {
+                    p.advance();
+                    break;
+                }
+                _ => return Err(ProtocolError::BadHeaderField("header")),
+            }
         }
+    }
+    p.skip_ws();
+    if !p.at_end() {
+        return Err(ProtocolError::BadHeaderField("header"));
     }
     Ok(cmd)
 }
 
-fn decode_ext_fields(value: Value) -> Result<Option<ExtFields>, ProtocolError> {
-    let members = match value {
-        Value::Null => return Ok(None),
-        Value::Object(members) => members,
-        _ => return Err(ProtocolError::BadHeaderField("extFields")),
-    };
-    let mut ext = ExtFields::with_capacity(members.len());
-    for (k, v) in members {
-        let scalar = |v: Value| match v {
-            Value::Str(s) => Some(s),
-            Value::Int(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
+/// A member name: quoted, or a bare identifier (fastjson's unquoted field names).
+fn member_key<'a>(p: &mut json::Parser<'a>) -> Result<std::borrow::Cow<'a, str>, ProtocolError> {
+    match p.peek() {
+        Some(b'"' | b'\'') => Ok(p.string_cow()?),
+        Some(c) if c.is_ascii_alphabetic() || c == b'_' || c == b'$' => Ok(std::borrow::Cow::Owned(p.identifier().to_owned())),
+        _ => Err(ProtocolError::BadHeaderField("header")),
+    }
+}
+
+/// The extFields object: string keys (or scalars Java would stringify) to scalar values; null
+/// values are dropped as Java drops them.
+fn ext_fields(p: &mut json::Parser<'_>) -> Result<Option<ExtFields>, ProtocolError> {
+    let bad = || ProtocolError::BadHeaderField("extFields");
+    if p.peek() == Some(b'n') {
+        return match p.value(1)? {
+            Value::Null => Ok(None),
+            _ => Err(bad()),
         };
-        let key = scalar(k).ok_or(ProtocolError::BadHeaderField("extFields"))?;
-        match v {
-            // Java drops null values when it builds the custom header.
-            Value::Null => {}
-            v => ext.push(
-                key,
-                scalar(v).ok_or(ProtocolError::BadHeaderField("extFields"))?,
-            ),
+    }
+    p.expect(b'{', "expected an extFields object")?;
+    let mut ext = ExtFields::with_capacity(16);
+    p.skip_ws();
+    if p.peek() == Some(b'}') {
+        p.advance();
+        return Ok(Some(ext));
+    }
+    let scalar = |v: Value| match v {
+        Value::Str(s) => Some(s),
+        Value::Int(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    loop {
+        p.skip_ws();
+        let key = match p.peek() {
+            Some(b'"' | b'\'') => p.string_cow()?.into_owned(),
+            Some(_) => scalar(p.value(2)?).ok_or_else(bad)?,
+            None => return Err(bad()),
+        };
+        p.skip_ws();
+        p.expect(b':', "expected ':' in extFields")?;
+        p.skip_ws();
+        let value = match p.peek() {
+            Some(b'"' | b'\'') => Some(p.string_cow()?.into_owned()),
+            _ => match p.value(2)? {
+                Value::Null => None,
+                v => Some(scalar(v).ok_or_else(bad)?),
+            },
+        };
+        if let Some(value) = value {
+            ext.push(key, value);
+        }
+        p.skip_ws();
+        match p.peek() {
+            Some(b',') => p.advance(),
+            Some(b'}') => {
+                p.advance();
+                return Ok(Some(ext));
+            }
+            _ => return Err(bad()),
         }
     }
-    Ok(Some(ext))
 }

@@ -13,6 +13,7 @@ mod write;
 
 pub use convert::{FromJson, JsonKey, ToJson};
 pub use parse::parse;
+pub(crate) use parse::Parser;
 pub(crate) use write::write_string;
 pub use write::{to_string, to_string_with, WriteOptions};
 

@@ -15,30 +15,65 @@ pub fn parse(text: &[u8]) -> Result<Value, JsonError> {
     Ok(value)
 }
 
-struct Parser<'a> {
+/// The JSON scanner, also used directly by the header decoder to skip the value tree.
+pub(crate) struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
 }
 
-impl Parser<'_> {
-    fn error(&self, reason: &'static str) -> JsonError {
+impl<'a> Parser<'a> {
+    pub(crate) fn new(s: &'a [u8]) -> Self {
+        Parser { s, pos: 0 }
+    }
+
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos == self.s.len()
+    }
+
+    pub(crate) fn advance(&mut self) {
+        self.pos += 1;
+    }
+
+    /// A quoted string borrowed from the input when it has no escapes, else decoded.
+    pub(crate) fn string_cow(&mut self) -> Result<std::borrow::Cow<'a, str>, JsonError> {
+        let quote = match self.peek() {
+            Some(q @ (b'"' | b'\'')) => q,
+            _ => return Err(self.error("expected a string")),
+        };
+        let start = self.pos + 1;
+        let mut end = start;
+        while let Some(&c) = self.s.get(end) {
+            if c == quote {
+                let text = std::str::from_utf8(&self.s[start..end]).map_err(|_| self.error("string is not UTF-8"))?;
+                self.pos = end + 1;
+                return Ok(std::borrow::Cow::Borrowed(text));
+            }
+            if c == b'\\' {
+                break;
+            }
+            end += 1;
+        }
+        self.string(quote).map(std::borrow::Cow::Owned)
+    }
+
+    pub(crate) fn error(&self, reason: &'static str) -> JsonError {
         JsonError::Syntax {
             offset: self.pos,
             reason,
         }
     }
 
-    fn peek(&self) -> Option<u8> {
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.s.get(self.pos).copied()
     }
 
-    fn skip_ws(&mut self) {
+    pub(crate) fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
         }
     }
 
-    fn expect(&mut self, c: u8, reason: &'static str) -> Result<(), JsonError> {
+    pub(crate) fn expect(&mut self, c: u8, reason: &'static str) -> Result<(), JsonError> {
         if self.peek() == Some(c) {
             self.pos += 1;
             Ok(())
@@ -47,7 +82,7 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value, JsonError> {
+    pub(crate) fn value(&mut self, depth: usize) -> Result<Value, JsonError> {
         if depth >= MAX_DEPTH {
             return Err(JsonError::TooDeep(MAX_DEPTH));
         }
@@ -66,7 +101,7 @@ impl Parser<'_> {
         }
     }
 
-    fn identifier(&mut self) -> &str {
+    pub(crate) fn identifier(&mut self) -> &str {
         let start = self.pos;
         while let Some(c) = self.peek() {
             if c.is_ascii_alphanumeric() || c == b'_' || c == b'$' {
@@ -168,7 +203,7 @@ impl Parser<'_> {
             .map_err(|_| self.error("malformed number"))
     }
 
-    fn string(&mut self, quote: u8) -> Result<String, JsonError> {
+    pub(crate) fn string(&mut self, quote: u8) -> Result<String, JsonError> {
         self.pos += 1;
         let mut out = Vec::new();
         loop {
