@@ -3,7 +3,7 @@
 
 use crate::Broker;
 use ferrocket_common::message_id::OffsetMessageId;
-use ferrocket_common::properties::{self, keys, Properties};
+use ferrocket_common::properties::{self, keys};
 use ferrocket_common::{batch, sysflag, TopicName};
 use ferrocket_protocol::body::{perm, TopicConfig, TopicFilterType};
 use ferrocket_protocol::header::{SendMessageRequestHeader, SendMessageResponseHeader};
@@ -118,17 +118,34 @@ fn check(broker: &Broker, h: &SendMessageRequestHeader) -> Result<TopicConfig, R
     Ok(config)
 }
 
-/// The stored properties: the client's without `WAIT`, plus `CLUSTER`.
+/// The stored properties: the client's (with batch-level `extra` ones winning) without `WAIT`,
+/// plus `CLUSTER`. One pass over the raw strings, one allocation.
 fn stored_properties(broker: &Broker, client: Option<&str>, extra: Option<&str>) -> String {
-    let mut props = Properties::parse(client.unwrap_or(""));
-    if let Some(extra) = extra {
-        for (k, v) in properties::iter(extra) {
-            props.insert(k, v);
+    let client = client.unwrap_or("");
+    let extra = extra.unwrap_or("");
+    let cluster = broker.config.cluster_name.as_str();
+    let mut out = String::with_capacity(client.len() + extra.len() + cluster.len() + 10);
+    let mut push = |k: &str, v: &str| {
+        if !out.is_empty() {
+            out.push(properties::PROPERTY_SEPARATOR);
+        }
+        out.push_str(k);
+        out.push(properties::NAME_VALUE_SEPARATOR);
+        out.push_str(v);
+    };
+    let kept = |k: &str| k != keys::WAIT_STORE_MSG_OK && k != keys::CLUSTER;
+    for (k, v) in properties::iter(client) {
+        if kept(k) && properties::find(extra, k).is_none() {
+            push(k, v);
         }
     }
-    props.remove(keys::WAIT_STORE_MSG_OK);
-    props.insert(keys::CLUSTER, broker.config.cluster_name.clone());
-    props.encode()
+    for (k, v) in properties::iter(extra) {
+        if kept(k) {
+            push(k, v);
+        }
+    }
+    push(keys::CLUSTER, cluster);
+    out
 }
 
 fn choose_queue(h: &SendMessageRequestHeader, config: &TopicConfig) -> i32 {

@@ -122,7 +122,9 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
 fn member_key<'a>(p: &mut json::Parser<'a>) -> Result<std::borrow::Cow<'a, str>, ProtocolError> {
     match p.peek() {
         Some(b'"' | b'\'') => Ok(p.string_cow()?),
-        Some(c) if c.is_ascii_alphabetic() || c == b'_' || c == b'$' => Ok(std::borrow::Cow::Owned(p.identifier().to_owned())),
+        Some(c) if c.is_ascii_alphabetic() || c == b'_' || c == b'$' => {
+            Ok(std::borrow::Cow::Owned(p.identifier().to_owned()))
+        }
         _ => Err(ProtocolError::BadHeaderField("header")),
     }
 }

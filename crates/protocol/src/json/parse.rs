@@ -44,7 +44,8 @@ impl<'a> Parser<'a> {
         let mut end = start;
         while let Some(&c) = self.s.get(end) {
             if c == quote {
-                let text = std::str::from_utf8(&self.s[start..end]).map_err(|_| self.error("string is not UTF-8"))?;
+                let text = std::str::from_utf8(&self.s[start..end])
+                    .map_err(|_| self.error("string is not UTF-8"))?;
                 self.pos = end + 1;
                 return Ok(std::borrow::Cow::Borrowed(text));
             }
