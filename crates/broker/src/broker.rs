@@ -239,8 +239,12 @@ impl Broker {
         loop {
             tick.tick().await;
             round += 1;
-            if let Err(e) = self.offsets.persist() {
-                tracing::warn!("could not write consumerOffset.json: {e}");
+            // The write ends in an fsync: keep it off the runtime's worker threads.
+            let me = self.clone();
+            match tokio::task::spawn_blocking(move || me.offsets.persist()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!("could not write consumerOffset.json: {e}"),
+                Err(e) => tracing::warn!("offset persistence task failed: {e}"),
             }
             self.holds.prune();
             if round.is_multiple_of(2) {
