@@ -44,23 +44,18 @@ fn pull(
     expression: Option<&str>,
     hold_ms: i64,
 ) -> RemotingCommand {
-    RemotingCommand::request_with_header(
-        RequestCode::PULL_MESSAGE,
-        &PullMessageRequestHeader {
-            consumer_group: group.into(),
-            topic: topic.into(),
-            queue_id,
-            queue_offset: offset,
-            max_msg_nums: 32,
-            sys_flag,
-            commit_offset: 0,
-            suspend_timeout_millis: hold_ms,
-            subscription: expression.map(str::to_owned),
-            sub_version: 0,
-            expression_type: Some("TAG".into()),
-            bname: None,
-        },
-    )
+    let mut header = PullMessageRequestHeader::with_subscription(
+        group,
+        topic,
+        queue_id,
+        offset,
+        32,
+        expression.unwrap_or(""),
+    );
+    header.sys_flag = sys_flag;
+    header.suspend_timeout_millis = hold_ms;
+    header.subscription = expression.map(str::to_owned);
+    RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &header)
 }
 
 const SUB: i32 = pull_sys_flag::SUBSCRIPTION;

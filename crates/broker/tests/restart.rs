@@ -136,20 +136,7 @@ async fn restart_keeps_topics_groups_offsets_and_messages() {
     );
     let pull = RemotingCommand::request_with_header(
         RequestCode::PULL_MESSAGE,
-        &PullMessageRequestHeader {
-            consumer_group: "DurableGroup".into(),
-            topic: "Durable".into(),
-            queue_id: 0,
-            queue_offset: 0,
-            max_msg_nums: 32,
-            sys_flag: pull_sys_flag::SUBSCRIPTION,
-            commit_offset: 0,
-            suspend_timeout_millis: 0,
-            subscription: Some("*".into()),
-            sub_version: 0,
-            expression_type: Some("TAG".into()),
-            bname: None,
-        },
+        &PullMessageRequestHeader::with_subscription("DurableGroup", "Durable", 0, 0, 32, "*"),
     );
     let resp = c.invoke(&addr, pull, T).await.unwrap();
     let records = MessageRecord::decode_all(resp.body.as_ref().unwrap(), true).unwrap();

@@ -176,20 +176,14 @@ async fn pull_everything(addr: &str, topic: &str) -> (u64, Duration) {
             loop {
                 let req = RemotingCommand::request_with_header(
                     RequestCode::PULL_MESSAGE,
-                    &PullMessageRequestHeader {
-                        consumer_group: "BenchConsumer".into(),
-                        topic: topic.clone(),
-                        queue_id: q,
-                        queue_offset: offset,
-                        max_msg_nums: 32,
-                        sys_flag: pull_sys_flag::SUBSCRIPTION,
-                        commit_offset: 0,
-                        suspend_timeout_millis: 0,
-                        subscription: Some("*".into()),
-                        sub_version: 0,
-                        expression_type: Some("TAG".into()),
-                        bname: None,
-                    },
+                    &PullMessageRequestHeader::with_subscription(
+                        "BenchConsumer",
+                        &topic,
+                        q,
+                        offset,
+                        32,
+                        "*",
+                    ),
                 );
                 let resp = client.invoke(&addr, req, T).await.unwrap();
                 if resp.response_code() != ResponseCode::SUCCESS {

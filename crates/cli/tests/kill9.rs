@@ -75,20 +75,14 @@ async fn pull_all(client: &RemotingClient, addr: &str, queue_id: i32) -> BTreeMa
     loop {
         let req = RemotingCommand::request_with_header(
             RequestCode::PULL_MESSAGE,
-            &PullMessageRequestHeader {
-                consumer_group: "Verifier".into(),
-                topic: "KillTopic".into(),
+            &PullMessageRequestHeader::with_subscription(
+                "Verifier",
+                "KillTopic",
                 queue_id,
-                queue_offset: offset,
-                max_msg_nums: 32,
-                sys_flag: pull_sys_flag::SUBSCRIPTION,
-                commit_offset: 0,
-                suspend_timeout_millis: 0,
-                subscription: Some("*".into()),
-                sub_version: 0,
-                expression_type: Some("TAG".into()),
-                bname: None,
-            },
+                offset,
+                32,
+                "*",
+            ),
         );
         let resp = client.invoke(addr, req, T).await.unwrap();
         if resp.response_code() != ResponseCode::SUCCESS {

@@ -277,6 +277,34 @@ command_header! {
     }
 }
 
+impl PullMessageRequestHeader {
+    /// A pull of up to `max_msg_nums` messages from `queue_offset` that carries its TAG
+    /// subscription (`FLAG_SUBSCRIPTION`) and does not hold; adjust the fields for more.
+    pub fn with_subscription(
+        consumer_group: &str,
+        topic: &str,
+        queue_id: i32,
+        queue_offset: i64,
+        max_msg_nums: i32,
+        expression: &str,
+    ) -> Self {
+        PullMessageRequestHeader {
+            consumer_group: consumer_group.to_owned(),
+            topic: topic.to_owned(),
+            queue_id,
+            queue_offset,
+            max_msg_nums,
+            sys_flag: pull_sys_flag::SUBSCRIPTION,
+            commit_offset: 0,
+            suspend_timeout_millis: 0,
+            subscription: Some(expression.to_owned()),
+            sub_version: 0,
+            expression_type: Some("TAG".to_owned()),
+            bname: None,
+        }
+    }
+}
+
 /// `PullSysFlag` bits of [`PullMessageRequestHeader::sys_flag`].
 pub mod pull_sys_flag {
     pub const COMMIT_OFFSET: i32 = 0x1;
