@@ -66,6 +66,22 @@ pub struct Flags {
 }
 
 impl Flags {
+    /// Parses the process arguments; prints `usage` and exits for `-h` (status 0) or a bad
+    /// argument (status 2).
+    pub fn from_args_or_exit(command: &str, usage: &str) -> Flags {
+        match Flags::parse(std::env::args().skip(1)) {
+            Ok(f) if f.help => {
+                println!("{usage}");
+                std::process::exit(0);
+            }
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("{command}: {e}\n{usage}");
+                std::process::exit(2);
+            }
+        }
+    }
+
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Flags, String> {
         let mut flags = Flags::default();
         let mut args = args.into_iter();

@@ -2,11 +2,11 @@
 
 use ferrocket_common::record::{self, Peek, RecordView};
 use ferrocket_common::sysflag;
-use ferrocket_store::{CommitLog, FlushDiskType, PutMessage, PutStatus, StoreConfig, StoreError};
+use ferrocket_store::{CommitLog, FlushDiskType, PutStatus, StoreConfig, StoreError};
 use std::sync::Arc;
 
 mod support;
-use support::TempDir;
+use support::{message, TempDir};
 
 fn config(dir: &TempDir, segment: u64, flush: FlushDiskType) -> StoreConfig {
     StoreConfig {
@@ -14,27 +14,6 @@ fn config(dir: &TempDir, segment: u64, flush: FlushDiskType) -> StoreConfig {
         commit_log_segment_bytes: segment,
         flush_disk_type: flush,
         ..StoreConfig::default()
-    }
-}
-
-fn message<'a>(
-    topic: &'a str,
-    queue_id: i32,
-    body: &'a [u8],
-    properties: &'a str,
-) -> PutMessage<'a> {
-    PutMessage {
-        topic,
-        queue_id,
-        flag: 0,
-        sys_flag: 0,
-        born_timestamp: 1_700_000_000_000,
-        born_host: "10.0.0.5:50000".parse().unwrap(),
-        store_host: "10.0.0.1:10911".parse().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body,
-        properties,
     }
 }
 

@@ -2,13 +2,13 @@
 
 use ferrocket_common::record::RecordView;
 use ferrocket_common::tag::java_string_hash;
-use ferrocket_store::{FlushDiskType, GetMessageStatus, MessageStore, PutMessage, StoreConfig};
+use ferrocket_store::{FlushDiskType, GetMessageStatus, MessageStore, StoreConfig};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 mod support;
-use support::TempDir;
+use support::{message, TempDir};
 
 fn config(dir: &TempDir) -> StoreConfig {
     StoreConfig {
@@ -23,27 +23,6 @@ fn config(dir: &TempDir) -> StoreConfig {
 }
 
 const UNITS_PER_FILE: u64 = 10;
-
-fn message<'a>(
-    topic: &'a str,
-    queue_id: i32,
-    body: &'a [u8],
-    properties: &'a str,
-) -> PutMessage<'a> {
-    PutMessage {
-        topic,
-        queue_id,
-        flag: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        born_host: "127.0.0.1:1".parse().unwrap(),
-        store_host: "127.0.0.1:10911".parse().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body,
-        properties,
-    }
-}
 
 fn all(_: i64) -> bool {
     true

@@ -20,17 +20,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let flags = match Flags::parse(std::env::args().skip(1)) {
-        Ok(f) if f.help => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("mqbroker: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let flags = Flags::from_args_or_exit("mqbroker", USAGE);
     let mut config = BrokerConfig::default();
     config.store.root_dir = "store".into();
     if let Some(path) = &flags.config_file {

@@ -1,6 +1,6 @@
 //! `mqnamesrv [-c namesrv.conf] [-p]`: runs a Ferrocket name server.
 
-use ferrocket_cli::{init_logging, shutdown_signal, Flags};
+use ferrocket_cli::{init_logging, load_properties_file, shutdown_signal, Flags};
 use ferrocket_namesrv::NamesrvConfig;
 use std::process::ExitCode;
 
@@ -9,36 +9,12 @@ const USAGE: &str = "usage: mqnamesrv [-c namesrv.conf] [-p]
   -p       print the effective configuration and exit";
 
 fn main() -> ExitCode {
-    let flags = match Flags::parse(std::env::args().skip(1)) {
-        Ok(f) if f.help => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("mqnamesrv: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let flags = Flags::from_args_or_exit("mqnamesrv", USAGE);
     let mut config = NamesrvConfig::default();
     if let Some(path) = &flags.config_file {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("mqnamesrv: cannot read {path}: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        match config.apply_properties(&text) {
-            Ok(unknown) => {
-                for key in unknown {
-                    eprintln!("mqnamesrv: warning: unknown configuration key `{key}` in {path}");
-                }
-            }
-            Err(e) => {
-                eprintln!("mqnamesrv: {path}: {e}");
-                return ExitCode::FAILURE;
-            }
+        if let Err(e) = load_properties_file("mqnamesrv", path, |k, v| config.set(k, v)) {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
         }
     }
     if flags.print_config {
