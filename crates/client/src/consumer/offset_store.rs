@@ -1,0 +1,144 @@
+//! Consumer offsets: kept at the broker for clustering groups (`RemoteBrokerOffsetStore`),
+//! in a local file for broadcasting ones (`LocalFileOffsetStore`, store.md §8).
+
+use super::broker_api;
+use crate::error::{ClientError, Result};
+use crate::instance::ClientInstance;
+use ferrocket_protocol::body::{MessageQueue, ResetOffsetBody};
+use ferrocket_protocol::json;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Offsets are "next message to consume".
+#[derive(Debug)]
+pub(crate) struct OffsetStore {
+    instance: Arc<ClientInstance>,
+    group: String,
+    table: Mutex<HashMap<MessageQueue, i64>>,
+    /// `Some` for a broadcasting group: the `offsets.json` path.
+    local: Option<PathBuf>,
+}
+
+impl OffsetStore {
+    pub fn remote(instance: Arc<ClientInstance>, group: &str) -> OffsetStore {
+        OffsetStore {
+            instance,
+            group: group.to_owned(),
+            table: Mutex::default(),
+            local: None,
+        }
+    }
+
+    /// A local store under `<dir>/<clientId>/<group>/offsets.json`, loaded if present.
+    pub fn local(instance: Arc<ClientInstance>, group: &str, dir: PathBuf) -> Result<OffsetStore> {
+        let path = dir
+            .join(instance.client_id().replace(':', "_"))
+            .join(group)
+            .join("offsets.json");
+        let mut table = HashMap::new();
+        for candidate in [path.clone(), path.with_extension("json.bak")] {
+            match std::fs::read(&candidate) {
+                Ok(bytes) => match json::from_slice::<ResetOffsetBody>(&bytes) {
+                    Ok(body) => {
+                        table = body.offset_table.into_iter().collect();
+                        break;
+                    }
+                    Err(e) => tracing::warn!("ignoring unreadable {}: {e}", candidate.display()),
+                },
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(OffsetStore {
+            instance,
+            group: group.to_owned(),
+            table: Mutex::new(table),
+            local: Some(path),
+        })
+    }
+
+    pub fn is_local(&self) -> bool {
+        self.local.is_some()
+    }
+
+    /// The offset held in memory.
+    pub fn read(&self, q: &MessageQueue) -> Option<i64> {
+        self.table.lock().expect("offsets lock").get(q).copied()
+    }
+
+    /// The committed offset from where it is kept: the broker, or the local file's table.
+    pub async fn read_from_store(&self, q: &MessageQueue) -> Result<Option<i64>> {
+        if self.is_local() {
+            return Ok(self.read(q));
+        }
+        let offset = broker_api::query_consumer_offset(&self.instance, &self.group, q).await?;
+        if let Some(o) = offset {
+            self.update(q, o, false);
+        }
+        Ok(offset)
+    }
+
+    /// Sets the offset; with `increase_only` a smaller value is ignored.
+    pub fn update(&self, q: &MessageQueue, offset: i64, increase_only: bool) {
+        let mut table = self.table.lock().expect("offsets lock");
+        let slot = table.entry(q.clone()).or_insert(offset);
+        if !increase_only || offset > *slot {
+            *slot = offset;
+        }
+    }
+
+    pub fn remove(&self, q: &MessageQueue) {
+        self.table.lock().expect("offsets lock").remove(q);
+    }
+
+    /// Writes the offsets of `queues` where they are kept: oneway UPDATE_CONSUMER_OFFSET for
+    /// a periodic persist, waiting for the answers when `wait` (shutdown, reset).
+    pub async fn persist(&self, queues: &[MessageQueue], wait: bool) {
+        if let Some(path) = &self.local {
+            if let Err(e) = self.write_file(path) {
+                tracing::warn!("persisting offsets to {} failed: {e}", path.display());
+            }
+            return;
+        }
+        let entries: Vec<(MessageQueue, i64)> = {
+            let table = self.table.lock().expect("offsets lock");
+            queues
+                .iter()
+                .filter_map(|q| table.get(q).map(|o| (q.clone(), *o)))
+                .collect()
+        };
+        for (q, offset) in entries {
+            let r =
+                broker_api::update_consumer_offset(&self.instance, &self.group, &q, offset, !wait)
+                    .await;
+            if let Err(e) = r {
+                tracing::debug!("committing offset {offset} of {q:?} failed: {e}");
+            }
+        }
+    }
+
+    fn write_file(&self, path: &std::path::Path) -> Result<()> {
+        let table: BTreeMap<MessageQueue, i64> = self
+            .table
+            .lock()
+            .expect("offsets lock")
+            .iter()
+            .map(|(q, o)| (q.clone(), *o))
+            .collect();
+        let bytes = json::to_vec(&ResetOffsetBody {
+            offset_table: table,
+        });
+        let dir = path
+            .parent()
+            .ok_or_else(|| ClientError::Invalid("offset file has no directory".into()))?;
+        std::fs::create_dir_all(dir)?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, &bytes)?;
+        if path.exists() {
+            let _ = std::fs::copy(path, path.with_extension("json.bak"));
+        }
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+}
