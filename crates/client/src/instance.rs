@@ -145,14 +145,17 @@ impl ClientInstance {
             .clone()
             .unwrap_or_else(|| std::process::id().to_string());
         let client_id = format!("{ip}@{instance_name}");
+        // Instances are shared per client id and name-server list, so one process can talk
+        // to two clusters under the same instance name.
+        let key = format!("{client_id}/{}", namesrvs.join(";"));
         let mut reg = registry().lock().expect("registry lock");
-        if let Some(existing) = reg.get(&client_id).and_then(Weak::upgrade) {
+        if let Some(existing) = reg.get(&key).and_then(Weak::upgrade) {
             *existing.users.lock().expect("users lock") += 1;
             return Ok(existing);
         }
         let instance = ClientInstance::start(client_id.clone(), ip, namesrvs, options.clone());
         *instance.users.lock().expect("users lock") += 1;
-        reg.insert(client_id, Arc::downgrade(&instance));
+        reg.insert(key, Arc::downgrade(&instance));
         Ok(instance)
     }
 

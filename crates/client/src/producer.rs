@@ -469,9 +469,8 @@ impl Producer {
                 "the message body size over max value, MAX: {max}"
             )));
         }
-        let mut batch = Message::new(topic, Bytes::new()).with_wait_store_msg_ok(wait == "true");
-        let batch_id = self.assign_unique_id(&mut batch);
-        let _ = batch_id;
+        // Java 4.9.8 gives the batch itself only WAIT; every inner message has its UNIQ_KEY.
+        let batch = Message::new(topic, Bytes::new()).with_wait_store_msg_ok(wait == "true");
         Ok(Prepared {
             properties: batch.properties().encode(),
             topic: batch.topic,
@@ -613,7 +612,7 @@ impl Producer {
             k: Some(false),
             l: p.max_reconsume_times,
             m: Some(p.batch),
-            n: None,
+            n: Some(queue.broker_name.clone()),
         };
         let code = if p.batch {
             RequestCode::SEND_BATCH_MESSAGE

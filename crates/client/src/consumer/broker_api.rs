@@ -66,7 +66,7 @@ pub(crate) async fn query_consumer_offset(
             consumer_group: group.to_owned(),
             topic: q.topic.clone(),
             queue_id: q.queue_id,
-            bname: None,
+            bname: Some(q.broker_name.clone()),
         },
     );
     let response = instance
@@ -95,7 +95,7 @@ pub(crate) async fn update_consumer_offset(
             topic: q.topic.clone(),
             queue_id: q.queue_id,
             commit_offset: offset,
-            bname: None,
+            bname: Some(q.broker_name.clone()),
         },
     );
     if oneway {

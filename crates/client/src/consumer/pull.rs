@@ -87,10 +87,10 @@ pub(crate) async fn pull(instance: &ClientInstance, args: PullArgs<'_>) -> Resul
         sys_flag,
         commit_offset: args.commit_offset.unwrap_or(0),
         suspend_timeout_millis: args.suspend.map_or(0, |d| d.as_millis() as i64),
-        subscription: Some(sub.sub_string.clone()),
+        subscription: args.post_subscription.then(|| sub.sub_string.clone()),
         sub_version: sub.sub_version,
         expression_type: Some(sub.expression_type.clone()),
-        bname: None,
+        bname: Some(q.broker_name.clone()),
     };
     let request = RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &header);
     let response = instance.invoke(&addr, request, args.timeout).await?;

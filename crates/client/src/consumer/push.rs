@@ -752,7 +752,7 @@ impl PushInner {
                 origin_topic: Some(m.topic.clone()),
                 unit_mode: Some(false),
                 max_reconsume_times: Some(self.max_reconsume),
-                bname: None,
+                bname: Some(m.broker_name.clone()),
             };
             let req =
                 RemotingCommand::request_with_header(RequestCode::CONSUMER_SEND_MSG_BACK, &header);
