@@ -94,7 +94,7 @@ impl Broker {
         };
         type Handler =
             fn(&Arc<Broker>, &Channel, &RemotingCommand) -> ferrocket_remoting::HandlerResult;
-        let sync_handlers: [(RequestCode, Handler); 27] = [
+        let sync_handlers: [(RequestCode, Handler); 28] = [
             (
                 RequestCode::UPDATE_AND_CREATE_TOPIC,
                 handlers::admin::create_topic,
@@ -158,6 +158,9 @@ impl Broker {
             }),
             (RequestCode::UPDATE_CONSUMER_OFFSET, |b, _, r| {
                 handlers::offsets::update_consumer_offset(b, r)
+            }),
+            (RequestCode::INVOKE_BROKER_TO_RESET_OFFSET, |b, _, r| {
+                handlers::offsets::reset_offset(b, r)
             }),
             (RequestCode::GET_MAX_OFFSET, |b, _, r| {
                 handlers::offsets::max_offset(b, r)

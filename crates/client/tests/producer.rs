@@ -98,7 +98,7 @@ async fn every_send_mode_delivers_byte_exact_messages() {
         let m = admin.view_message(offset_id).await.unwrap();
         assert_eq!(&m.body[..], &body[..], "message {i}");
         assert_eq!(&m.msg_id, uniq);
-        assert_eq!(m.flag, *i as i32);
+        assert_eq!(m.flag, *i);
         assert_eq!(m.tags(), Some(format!("Tag{}", i % 3).as_str()));
         assert_eq!(
             m.keys().collect::<Vec<_>>(),
