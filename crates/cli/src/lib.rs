@@ -1,6 +1,9 @@
 //! Shared plumbing of the Ferrocket commands: argument reading, properties files, logging,
 //! signals.
-//! Each binary in `src/bin/` is a thin main over a server crate.
+//! Each binary in `src/bin/` is a thin main over a server or client crate; `bench` holds
+//! what `mqbench` measures with.
+
+pub mod bench;
 
 /// Logs to stderr at INFO.
 pub fn init_logging() {
