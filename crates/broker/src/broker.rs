@@ -62,9 +62,7 @@ impl Broker {
             clients: Clients::default(),
             holds,
             locks: Default::default(),
-            boot_timestamp: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64),
+            boot_timestamp: ferrocket_common::time::now_ms(),
             started: std::time::Instant::now(),
             stopping: AtomicBool::new(false),
             namesrv_client: RemotingClient::new(ClientConfig::default(), Router::new()),

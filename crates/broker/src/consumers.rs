@@ -274,9 +274,7 @@ impl SubscriptionGroups {
     ) -> std::io::Result<()> {
         state.data_version = DataVersion {
             counter: state.data_version.counter + 1,
-            timestamp: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64),
+            timestamp: ferrocket_common::time::now_ms(),
         };
         config_file::persist(path, &*state)
     }

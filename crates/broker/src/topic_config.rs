@@ -14,12 +14,6 @@ pub struct TopicConfigManager {
     state: Mutex<TopicConfigSerializeWrapper>,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 fn topic(name: &str, queues: i32, perm: i32) -> TopicConfig {
     TopicConfig {
         topic_name: name.to_owned(),
@@ -192,7 +186,7 @@ impl TopicConfigManager {
     ) -> std::io::Result<()> {
         state.data_version = DataVersion {
             counter: state.data_version.counter + 1,
-            timestamp: now_ms(),
+            timestamp: ferrocket_common::time::now_ms(),
         };
         config_file::persist(path, &*state)
     }

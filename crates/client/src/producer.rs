@@ -364,13 +364,6 @@ impl Producer {
         Ok(())
     }
 
-    fn now_ms() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
-    }
-
     fn prepare(&self, mut message: Message) -> Result<Prepared> {
         self.check_open()?;
         self.check_topic(&message.topic)?;
@@ -412,7 +405,11 @@ impl Producer {
         if let Some(id) = message.unique_id() {
             return id.to_owned();
         }
-        let id = self.inner.instance.uniq_ids.next_id(Self::now_ms());
+        let id = self
+            .inner
+            .instance
+            .uniq_ids
+            .next_id(ferrocket_common::time::now_ms());
         message
             .properties_mut()
             .insert(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, id.clone());
@@ -605,7 +602,7 @@ impl Producer {
             d: o.default_topic_queue_nums,
             e: queue.queue_id,
             f: p.sys_flag,
-            g: Self::now_ms(),
+            g: ferrocket_common::time::now_ms(),
             h: p.flag,
             i: Some(p.properties.clone()),
             j: Some(p.reconsume_times.unwrap_or(0)),

@@ -3,6 +3,13 @@
 
 pub const DAY_MS: i64 = 86_400_000;
 
+/// The wall clock in Unix milliseconds, as Java's `System.currentTimeMillis()` (0 before 1970).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// (year, month 1..=12, day 1..=31) of the day `z` days after 1970-01-01.
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;

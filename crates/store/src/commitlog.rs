@@ -18,7 +18,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What a producer's message becomes in the CommitLog; the store fills in the rest.
 #[derive(Debug, Clone, Copy)]
@@ -263,12 +262,6 @@ impl std::fmt::Debug for CommitLog {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 impl CommitLog {
     /// Opens (creating if needed) the CommitLog under `config.commit_log_dir()`, recovering its
     /// tail: the first invalid record ends the log and everything after it is removed.
@@ -445,7 +438,7 @@ impl CommitLog {
         let physical_offset = writer.segment.start_offset() + writer.pos as u64;
         view.header.queue_offset = queue_offset;
         view.header.physical_offset = physical_offset as i64;
-        view.header.store_timestamp = now_ms();
+        view.header.store_timestamp = ferrocket_common::time::now_ms();
         let mut out = writer.segment.unpublished_mut(writer.pos, len);
         view.encode_into(&mut out)?;
         writer.pos += len;

@@ -346,10 +346,7 @@ async fn consume(args: &BenchArgs) -> Result<(), String> {
         .start_concurrently(move |msgs: Vec<MessageExt>| {
             let (p, sink) = (p.clone(), sink.clone());
             async move {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_millis() as i64)
-                    .unwrap_or(0);
+                let now = ferrocket_common::time::now_ms();
                 let mut l = sink.lock().expect("lat lock");
                 for m in &msgs {
                     l.record_us(
