@@ -85,6 +85,29 @@ impl ClientOptions {
     }
 }
 
+/// The client-instance settings every builder offers (it has a `client: ClientOptions`).
+macro_rules! client_builder_methods {
+    () => {
+        /// `;`-separated name-server addresses (else `NAMESRV_ADDR`).
+        pub fn namesrv_addr(mut self, addr: impl Into<String>) -> Self {
+            self.client.namesrv_addr = Some(addr.into());
+            self
+        }
+
+        /// Runs on its own client instance (and connections) under this name.
+        pub fn instance_name(mut self, name: impl Into<String>) -> Self {
+            self.client.instance_name = Some(name.into());
+            self
+        }
+
+        pub fn client_options(mut self, client: $crate::ClientOptions) -> Self {
+            self.client = client;
+            self
+        }
+    };
+}
+pub(crate) use client_builder_methods;
+
 /// What the instance needs from a consumer it runs.
 pub(crate) trait ConsumerHandle: Send + Sync {
     fn consumer_data(&self) -> ConsumerData;

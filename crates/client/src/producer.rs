@@ -66,20 +66,7 @@ pub struct ProducerBuilder {
 }
 
 impl ProducerBuilder {
-    pub fn namesrv_addr(mut self, addr: impl Into<String>) -> Self {
-        self.client.namesrv_addr = Some(addr.into());
-        self
-    }
-
-    pub fn instance_name(mut self, name: impl Into<String>) -> Self {
-        self.client.instance_name = Some(name.into());
-        self
-    }
-
-    pub fn client_options(mut self, client: ClientOptions) -> Self {
-        self.client = client;
-        self
-    }
+    crate::instance::client_builder_methods!();
 
     pub fn options(mut self, options: ProducerOptions) -> Self {
         self.options = options;
@@ -256,14 +243,12 @@ impl Producer {
         }
         let prepared = self.prepare(message)?;
         let route = self.route(&prepared.topic).await?;
-        let started = Instant::now();
         self.send_kernel(
             &prepared,
             queue,
             &route,
             Mode::Sync,
             self.inner.options.send_timeout,
-            started,
         )
         .await
         .map(|r| r.expect("sync sends have a result"))
@@ -284,14 +269,12 @@ impl Producer {
             ))
         })?;
         let prepared = self.prepare(message)?;
-        let started = Instant::now();
         self.send_kernel(
             &prepared,
             &queue,
             &route,
             Mode::Sync,
             self.inner.options.send_timeout,
-            started,
         )
         .await
         .map(|r| r.expect("sync sends have a result"))
@@ -532,14 +515,7 @@ impl Producer {
             made += 1;
             let attempt_started = Instant::now();
             let result = self
-                .send_kernel(
-                    &prepared,
-                    &queue,
-                    &route,
-                    mode,
-                    o.send_timeout - elapsed,
-                    started,
-                )
+                .send_kernel(&prepared, &queue, &route, mode, o.send_timeout - elapsed)
                 .await;
             if o.latency_fault_enable {
                 self.inner.faults.record(
@@ -583,7 +559,6 @@ impl Producer {
         route: &TopicRoute,
         mode: Mode,
         timeout: Duration,
-        _started: Instant,
     ) -> Result<Option<SendResult>> {
         let addr = match route.master_addr(&queue.broker_name) {
             Some(a) => a.to_owned(),

@@ -73,20 +73,7 @@ pub struct LitePullConsumerBuilder {
 }
 
 impl LitePullConsumerBuilder {
-    pub fn namesrv_addr(mut self, addr: impl Into<String>) -> Self {
-        self.client.namesrv_addr = Some(addr.into());
-        self
-    }
-
-    pub fn instance_name(mut self, name: impl Into<String>) -> Self {
-        self.client.instance_name = Some(name.into());
-        self
-    }
-
-    pub fn client_options(mut self, client: ClientOptions) -> Self {
-        self.client = client;
-        self
-    }
+    crate::instance::client_builder_methods!();
 
     pub fn options(mut self, options: LitePullOptions) -> Self {
         self.options = options;
@@ -473,23 +460,10 @@ impl LiteInner {
             if self.queues.lock().expect("queues lock").contains_key(&q) {
                 continue;
             }
-            let committed = match self.offsets.read_from_store(&q).await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!("offset of {q:?} unavailable, skipping it: {e}");
-                    continue;
-                }
+            let Some((offset, _)) = self.offsets.resume_offset(&q, &self.options.start).await
+            else {
+                continue;
             };
-            let offset =
-                match broker_api::start_offset(&self.instance, &q, committed, &self.options.start)
-                    .await
-                {
-                    Ok(o) => o,
-                    Err(e) => {
-                        tracing::warn!("start offset of {q:?} unavailable: {e}");
-                        continue;
-                    }
-                };
             let lq = Arc::new(LiteQueue {
                 queue: q.clone(),
                 state: Mutex::new(QueueState {

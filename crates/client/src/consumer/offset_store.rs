@@ -79,6 +79,30 @@ impl OffsetStore {
         Ok(offset)
     }
 
+    /// Where a newly assigned queue starts: its committed offset, else the consume-from-where
+    /// position. `None` (logged) when neither can be learnt now — skip the queue this round.
+    /// The flag says whether the offset was committed.
+    pub async fn resume_offset(
+        &self,
+        q: &MessageQueue,
+        start: &super::StartPosition,
+    ) -> Option<(i64, bool)> {
+        let committed = match self.read_from_store(q).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("offset of {q:?} unavailable, skipping it this round: {e}");
+                return None;
+            }
+        };
+        match broker_api::start_offset(&self.instance, q, committed, start).await {
+            Ok(offset) => Some((offset, committed.is_some())),
+            Err(e) => {
+                tracing::warn!("start offset of {q:?} unavailable: {e}");
+                None
+            }
+        }
+    }
+
     /// Sets the offset; with `increase_only` a smaller value is ignored.
     pub fn update(&self, q: &MessageQueue, offset: i64, increase_only: bool) {
         let mut table = self.table.lock().expect("offsets lock");
@@ -96,8 +120,17 @@ impl OffsetStore {
     /// a periodic persist, waiting for the answers when `wait` (shutdown, reset).
     pub async fn persist(&self, queues: &[MessageQueue], wait: bool) {
         if let Some(path) = &self.local {
-            if let Err(e) = self.write_file(path) {
-                tracing::warn!("persisting offsets to {} failed: {e}", path.display());
+            // A small file, but still disk I/O: off the runtime's worker threads.
+            let bytes = self.snapshot_json();
+            let target = path.clone();
+            let written =
+                tokio::task::spawn_blocking(move || write_atomically(&target, &bytes)).await;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!("persisting offsets to {} failed: {e}", path.display())
+                }
+                Err(e) => tracing::warn!("offset persistence task failed: {e}"),
             }
             return;
         }
@@ -118,7 +151,7 @@ impl OffsetStore {
         }
     }
 
-    fn write_file(&self, path: &std::path::Path) -> Result<()> {
+    fn snapshot_json(&self) -> Vec<u8> {
         let table: BTreeMap<MessageQueue, i64> = self
             .table
             .lock()
@@ -126,19 +159,23 @@ impl OffsetStore {
             .iter()
             .map(|(q, o)| (q.clone(), *o))
             .collect();
-        let bytes = json::to_vec(&ResetOffsetBody {
+        json::to_vec(&ResetOffsetBody {
             offset_table: table,
-        });
-        let dir = path
-            .parent()
-            .ok_or_else(|| ClientError::Invalid("offset file has no directory".into()))?;
-        std::fs::create_dir_all(dir)?;
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, &bytes)?;
-        if path.exists() {
-            let _ = std::fs::copy(path, path.with_extension("json.bak"));
-        }
-        std::fs::rename(&tmp, path)?;
-        Ok(())
+        })
     }
+}
+
+/// Writes `offsets.json` through a temporary file, keeping the previous one as `.bak`.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| ClientError::Invalid("offset file has no directory".into()))?;
+    std::fs::create_dir_all(dir)?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, bytes)?;
+    if path.exists() {
+        let _ = std::fs::copy(path, path.with_extension("json.bak"));
+    }
+    std::fs::rename(&tmp, path)?;
+    Ok(())
 }

@@ -119,20 +119,7 @@ pub struct PushConsumerBuilder {
 }
 
 impl PushConsumerBuilder {
-    pub fn namesrv_addr(mut self, addr: impl Into<String>) -> Self {
-        self.client.namesrv_addr = Some(addr.into());
-        self
-    }
-
-    pub fn instance_name(mut self, name: impl Into<String>) -> Self {
-        self.client.instance_name = Some(name.into());
-        self
-    }
-
-    pub fn client_options(mut self, client: ClientOptions) -> Self {
-        self.client = client;
-        self
-    }
+    crate::instance::client_builder_methods!();
 
     pub fn options(mut self, options: PushOptions) -> Self {
         self.options = options;
@@ -497,24 +484,12 @@ impl PushInner {
                     continue;
                 }
             }
-            let committed = match self.offsets.read_from_store(&q).await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!("offset of {q:?} unavailable, skipping it this round: {e}");
-                    continue;
-                }
+            let Some((offset, committed)) =
+                self.offsets.resume_offset(&q, &self.options.start).await
+            else {
+                continue;
             };
-            let offset =
-                match broker_api::start_offset(&self.instance, &q, committed, &self.options.start)
-                    .await
-                {
-                    Ok(o) => o,
-                    Err(e) => {
-                        tracing::warn!("start offset of {q:?} unavailable: {e}");
-                        continue;
-                    }
-                };
-            if committed.is_none() {
+            if !committed {
                 self.offsets.update(&q, offset, false);
             }
             tracing::info!(
