@@ -192,25 +192,58 @@ impl Shared {
 /// Suffix of a segment prepared ahead of use; such files are not part of the log.
 const PREALLOC_SUFFIX: &str = ".prealloc";
 
-/// Creates the next segment on a thread of its own so that rolling does not wait for it.
+/// Pages of the segment being written are faulted in this far ahead of the writer.
+const WARM_AHEAD: usize = 16 << 20;
+/// ... in steps of this size: the writer asks for more each time it crosses one.
+const WARM_STEP: usize = 4 << 20;
+
+enum PreallocJob {
+    /// Create the segment starting at this offset.
+    Prepare(u64),
+    /// Fault in `from..to` of a segment in use.
+    Warm(Arc<Segment>, usize, usize),
+}
+
+/// A thread of its own that creates the next segment, so that rolling does not wait for it,
+/// and faults pages in ahead of the writer, so that appends do not wait for the kernel to
+/// zero-fill fresh pages (the largest cost of a put into a new file).
 struct Preallocator {
     ready: Arc<Mutex<Option<(u64, Segment)>>>,
-    requests: Mutex<std::sync::mpsc::Sender<u64>>,
+    requests: Mutex<std::sync::mpsc::Sender<PreallocJob>>,
 }
 
 impl Preallocator {
     fn start(dir: PathBuf, segment_bytes: u64) -> Preallocator {
         let ready: Arc<Mutex<Option<(u64, Segment)>>> = Arc::new(Mutex::new(None));
-        let (tx, rx) = std::sync::mpsc::channel::<u64>();
+        let (tx, rx) = std::sync::mpsc::channel::<PreallocJob>();
         let slot = ready.clone();
         std::thread::Builder::new()
             .name("commitlog-prealloc".into())
             .spawn(move || {
-                for start in rx {
-                    let name = format!("{}{PREALLOC_SUFFIX}", crate::segment::file_name(start));
-                    match Segment::open_with(&dir, &name, segment_bytes, true) {
-                        Ok(seg) => *slot.lock().expect("prealloc slot") = Some((start, seg)),
-                        Err(e) => tracing::warn!(start, "could not pre-allocate a segment: {e}"),
+                crate::segment::lower_thread_priority();
+                let mut warming = true;
+                for job in rx {
+                    match job {
+                        PreallocJob::Prepare(start) => {
+                            let name =
+                                format!("{}{PREALLOC_SUFFIX}", crate::segment::file_name(start));
+                            match Segment::open_named(&dir, &name, segment_bytes) {
+                                Ok(seg) => {
+                                    *slot.lock().expect("prealloc slot") = Some((start, seg))
+                                }
+                                Err(e) => {
+                                    tracing::warn!(start, "could not pre-allocate a segment: {e}")
+                                }
+                            }
+                        }
+                        PreallocJob::Warm(seg, from, to) if warming => {
+                            if let Err(e) = seg.prefault(from, to.saturating_sub(from)) {
+                                // An old kernel without MADV_POPULATE_READ: appends fault.
+                                tracing::debug!("not faulting commitlog pages in ahead: {e}");
+                                warming = false;
+                            }
+                        }
+                        PreallocJob::Warm(..) => {}
                     }
                 }
             })
@@ -221,8 +254,17 @@ impl Preallocator {
         }
     }
 
+    fn send(&self, job: PreallocJob) {
+        let _ = self.requests.lock().expect("prealloc requests").send(job);
+    }
+
+    /// Faults in the window ahead of a writer now at `pos` of `segment`.
+    fn warm_from(&self, segment: &Arc<Segment>, pos: usize) {
+        self.send(PreallocJob::Warm(segment.clone(), pos, pos + WARM_AHEAD));
+    }
+
     fn request(&self, start: u64) {
-        let _ = self.requests.lock().expect("prealloc requests").send(start);
+        self.send(PreallocJob::Prepare(start));
     }
 
     /// The pre-allocated segment for `start`, renamed into place, if it is ready.
@@ -307,6 +349,7 @@ impl CommitLog {
         });
         let flush = FlushQueue::start(shared.clone(), report.valid_end, config.flush_interval);
         let preallocator = Preallocator::start(dir.clone(), config.commit_log_segment_bytes);
+        preallocator.warm_from(&current, pos);
         preallocator.request(current.start_offset() + current.len() as u64);
         let log = CommitLog {
             preallocator,
@@ -441,7 +484,16 @@ impl CommitLog {
         view.header.store_timestamp = ferrocket_common::time::now_ms();
         let mut out = writer.segment.unpublished_mut(writer.pos, len);
         view.encode_into(&mut out)?;
+        let before = writer.pos;
         writer.pos += len;
+        if before / WARM_STEP != writer.pos / WARM_STEP {
+            let step_start = writer.pos / WARM_STEP * WARM_STEP;
+            self.preallocator.send(PreallocJob::Warm(
+                writer.segment.clone(),
+                step_start + WARM_AHEAD - WARM_STEP,
+                step_start + WARM_AHEAD,
+            ));
+        }
         self.shared
             .published
             .store(physical_offset + len as u64, Ordering::Release);
@@ -486,6 +538,7 @@ impl CommitLog {
                 self.shared.segment_bytes,
             )?),
         };
+        self.preallocator.warm_from(&next, 0);
         self.preallocator
             .request(next_start + self.shared.segment_bytes);
         self.shared
@@ -507,9 +560,7 @@ impl CommitLog {
             FlushDiskType::SyncFlush => {
                 let done = self.flush.request(append.end_offset())?;
                 match tokio::time::timeout(self.config.sync_flush_timeout, done).await {
-                    Ok(Ok(Ok(()))) => PutStatus::PutOk,
-                    Ok(Ok(Err(reason))) => return Err(StoreError::Poisoned(reason)),
-                    Ok(Err(_)) => return Err(StoreError::ShutDown),
+                    Ok(result) => result.map(|()| PutStatus::PutOk)?,
                     Err(_) => PutStatus::FlushDiskTimeout,
                 }
             }
@@ -519,12 +570,7 @@ impl CommitLog {
 
     /// Flushes everything appended so far and waits for it.
     pub async fn flush_all(&self) -> Result<(), StoreError> {
-        let done = self.flush.request(self.max_offset())?;
-        match done.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(reason)) => Err(StoreError::Poisoned(reason)),
-            Err(_) => Err(StoreError::ShutDown),
-        }
+        self.flush.request(self.max_offset())?.await
     }
 
     /// `len` published bytes at `offset`, or `None` if any of them is not readable.
@@ -576,10 +622,22 @@ impl CommitLog {
         Ok(deleted)
     }
 
+    /// How many flushes have synced data so far (group commit: many puts per sync).
+    pub fn sync_count(&self) -> u64 {
+        self.flush.syncs()
+    }
+
     /// Test hook: the next flush takes at least `delay` (a slow disk).
     #[doc(hidden)]
     pub fn inject_flush_delay(&self, delay: std::time::Duration) {
-        self.flush.inject_delay(delay);
+        self.flush.delay_next(delay);
+    }
+
+    /// Bench hook: from now on every flush lasts at least `latency`, like a disk whose sync
+    /// takes that long (the group-commit bound is then `putters / latency`).
+    #[doc(hidden)]
+    pub fn simulate_sync_latency(&self, latency: std::time::Duration) {
+        self.flush.set_sync_floor(latency);
     }
 
     /// Test hook: the next flush fails as if `fdatasync` had returned EIO.

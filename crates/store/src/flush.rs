@@ -11,23 +11,33 @@
 
 use crate::commitlog::Shared;
 use crate::StoreError;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
-use std::time::Duration;
-use tokio::sync::oneshot;
+use std::time::{Duration, Instant};
 
-pub(crate) type FlushDone = oneshot::Receiver<Result<(), String>>;
+/// The longest a round waits for the puts woken by the previous one to come back.
+const MAX_GATHER: Duration = Duration::from_millis(2);
 
+/// A put waiting for the flush that covers its record. Registering one stores the task's
+/// waker in a reused vector: no allocation per put.
 struct Waiter {
     target: u64,
-    done: oneshot::Sender<Result<(), String>>,
+    waker: Waker,
 }
 
 #[derive(Default)]
 struct State {
     waiters: Vec<Waiter>,
+    /// The previous round's vector, kept for its capacity.
+    spare: Vec<Waiter>,
     shutdown: bool,
+    /// While the flush thread is parked: how many waiters it wants before the next round.
+    /// Puts notify it only when they reach that count, so a busy round costs no wake-ups.
+    parked_until: Option<usize>,
 }
 
 struct Inner {
@@ -35,11 +45,15 @@ struct Inner {
     state: Mutex<State>,
     wake: Condvar,
     flushed: AtomicU64,
+    /// Flushes that synced something: with `puts / syncs`, how well group commit batches.
+    syncs: AtomicU64,
     poisoned: AtomicBool,
     poison_reason: Mutex<String>,
     inject_failure: AtomicBool,
-    /// Test hook: milliseconds the next flush waits before syncing.
-    inject_delay_ms: AtomicU64,
+    /// Test hook: the next flush first waits this long (nanoseconds), like a stalled disk.
+    delay_next_ns: AtomicU64,
+    /// Bench hook: every flush takes at least this long (nanoseconds), like a slower disk.
+    sync_floor_ns: AtomicU64,
     interval: Duration,
 }
 
@@ -55,10 +69,12 @@ impl FlushQueue {
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
             flushed: AtomicU64::new(flushed),
+            syncs: AtomicU64::new(0),
             poisoned: AtomicBool::new(false),
             poison_reason: Mutex::new(String::new()),
             inject_failure: AtomicBool::new(false),
-            inject_delay_ms: AtomicU64::new(0),
+            delay_next_ns: AtomicU64::new(0),
+            sync_floor_ns: AtomicU64::new(0),
             interval,
         });
         let worker = inner.clone();
@@ -76,45 +92,39 @@ impl FlushQueue {
         self.inner.flushed.load(Ordering::Acquire)
     }
 
+    pub(crate) fn syncs(&self) -> u64 {
+        self.inner.syncs.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn check_poisoned(&self) -> Result<(), StoreError> {
-        if self.inner.poisoned.load(Ordering::Acquire) {
-            return Err(StoreError::Poisoned(
-                self.inner
-                    .poison_reason
-                    .lock()
-                    .expect("poison lock")
-                    .clone(),
-            ));
-        }
-        Ok(())
+        self.inner.check_poisoned()
     }
 
     /// Resolves once everything before `target` is on disk.
-    pub(crate) fn request(&self, target: u64) -> Result<FlushDone, StoreError> {
+    pub(crate) fn request(&self, target: u64) -> Result<FlushWait<'_>, StoreError> {
         self.check_poisoned()?;
-        let (done, rx) = oneshot::channel();
-        if self.flushed() >= target {
-            let _ = done.send(Ok(()));
-            return Ok(rx);
-        }
-        let mut state = self.inner.state.lock().expect("flush state lock");
-        if state.shutdown {
-            return Err(StoreError::ShutDown);
-        }
-        state.waiters.push(Waiter { target, done });
-        drop(state);
-        self.inner.wake.notify_one();
-        Ok(rx)
+        Ok(FlushWait {
+            inner: &self.inner,
+            target,
+        })
     }
 
     pub(crate) fn inject_failure(&self) {
         self.inner.inject_failure.store(true, Ordering::Release);
     }
 
-    pub(crate) fn inject_delay(&self, delay: Duration) {
+    /// The next flush first waits `delay`.
+    pub(crate) fn delay_next(&self, delay: Duration) {
         self.inner
-            .inject_delay_ms
-            .store(delay.as_millis() as u64, Ordering::Release);
+            .delay_next_ns
+            .store(delay.as_nanos() as u64, Ordering::Release);
+    }
+
+    /// From now on every flush lasts at least `latency`: a disk whose sync is that slow.
+    pub(crate) fn set_sync_floor(&self, latency: Duration) {
+        self.inner
+            .sync_floor_ns
+            .store(latency.as_nanos() as u64, Ordering::Release);
     }
 
     /// Runs a last flush and stops the thread.
@@ -134,23 +144,95 @@ impl Drop for FlushQueue {
     }
 }
 
+/// The future of [`FlushQueue::request`].
+pub(crate) struct FlushWait<'a> {
+    inner: &'a Inner,
+    target: u64,
+}
+
+impl Future for FlushWait<'_> {
+    type Output = Result<(), StoreError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.inner;
+        inner.check_poisoned()?;
+        if inner.flushed.load(Ordering::Acquire) >= self.target {
+            return Poll::Ready(Ok(()));
+        }
+        let mut state = inner.state.lock().expect("flush state lock");
+        // The flush thread publishes `flushed` before it takes this lock to wake waiters, so
+        // a target covered by now is seen here and one not covered is woken later.
+        if inner.flushed.load(Ordering::Acquire) >= self.target {
+            return Poll::Ready(Ok(()));
+        }
+        inner.check_poisoned()?;
+        if state.shutdown {
+            return Poll::Ready(Err(StoreError::ShutDown));
+        }
+        // A re-poll before the wake adds a second entry; waking a task twice is harmless.
+        state.waiters.push(Waiter {
+            target: self.target,
+            waker: cx.waker().clone(),
+        });
+        if state.parked_until.is_some_and(|n| state.waiters.len() >= n) {
+            state.parked_until = None;
+            drop(state);
+            inner.wake.notify_one();
+        }
+        Poll::Pending
+    }
+}
+
 impl Inner {
+    fn check_poisoned(&self) -> Result<(), StoreError> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(StoreError::Poisoned(
+                self.poison_reason.lock().expect("poison lock").clone(),
+            ));
+        }
+        Ok(())
+    }
+
     fn run(&self) {
+        // Group commit. A round's target is the published end of the log, so it covers every
+        // record appended before it starts. The puts a round wakes append again a few
+        // microseconds later; starting the next round at once would leave them for the round
+        // after, so each round would cover only half of the putters. Instead the next round
+        // waits until as many puts as were woken have come back, for at most half of the last
+        // flush's duration and never more than MAX_GATHER (one stalled sync must not make the
+        // next puts wait long).
+        let mut woken = Vec::new();
+        let mut gather = 1usize;
+        let mut last_flush = Duration::ZERO;
         loop {
             let mut state = self.state.lock().expect("flush state lock");
-            while state.waiters.is_empty() && !state.shutdown {
-                let (guard, wait) = self
-                    .wake
-                    .wait_timeout(state, self.interval)
-                    .expect("flush state lock");
-                state = guard;
-                if wait.timed_out() {
+            let first_wait = Instant::now();
+            loop {
+                if state.shutdown || state.waiters.len() >= gather.max(1) {
                     break;
                 }
+                let limit = if state.waiters.is_empty() {
+                    self.interval
+                } else {
+                    (last_flush / 2).min(MAX_GATHER)
+                };
+                let Some(left) = limit.checked_sub(first_wait.elapsed()) else {
+                    break;
+                };
+                // With nothing waiting, the first put wakes the thread: the gathering window,
+                // counted from the end of the last round, may be over already.
+                state.parked_until = Some(if state.waiters.is_empty() { 1 } else { gather });
+                let (guard, _) = self
+                    .wake
+                    .wait_timeout(state, left)
+                    .expect("flush state lock");
+                state = guard;
+                state.parked_until = None;
             }
             let stopping = state.shutdown;
             drop(state);
 
+            let started = Instant::now();
             if !self.poisoned.load(Ordering::Acquire) {
                 let target = self.shared.published.load(Ordering::Acquire);
                 let from = self.flushed.load(Ordering::Acquire);
@@ -163,28 +245,29 @@ impl Inner {
                     }
                 }
             }
+            last_flush = started.elapsed();
 
             let flushed = self.flushed.load(Ordering::Acquire);
-            let poison = self
-                .poisoned
-                .load(Ordering::Acquire)
-                .then(|| self.poison_reason.lock().expect("poison lock").clone());
+            let poisoned = self.poisoned.load(Ordering::Acquire);
             let mut state = self.state.lock().expect("flush state lock");
-            let waiters = std::mem::take(&mut state.waiters);
-            for waiter in waiters {
-                match &poison {
-                    Some(reason) => {
-                        let _ = waiter.done.send(Err(reason.clone()));
-                    }
-                    None if waiter.target <= flushed => {
-                        let _ = waiter.done.send(Ok(()));
-                    }
-                    None => state.waiters.push(waiter),
+            let mut pending = std::mem::take(&mut state.spare);
+            std::mem::swap(&mut pending, &mut state.waiters);
+            for waiter in pending.drain(..) {
+                if poisoned || stopping || waiter.target <= flushed {
+                    woken.push(waiter.waker);
+                } else {
+                    state.waiters.push(waiter);
                 }
             }
+            state.spare = pending;
+            gather = state.waiters.len() + woken.len();
+            drop(state);
+            // Outside the lock: puts registering meanwhile are not held up by the wake-ups.
+            // A waiter woken at shutdown that is not covered sees `ShutDown`.
+            for waker in woken.drain(..) {
+                waker.wake();
+            }
             if stopping {
-                // Nothing can be appended after shutdown: anyone left is not coming through.
-                state.waiters.clear();
                 return;
             }
         }
@@ -194,9 +277,11 @@ impl Inner {
         if to <= from {
             return Ok(());
         }
-        let delay = self.inject_delay_ms.swap(0, Ordering::AcqRel);
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let delay = self.delay_next_ns.swap(0, Ordering::AcqRel);
         if delay > 0 {
-            std::thread::sleep(Duration::from_millis(delay));
+            std::thread::sleep(Duration::from_nanos(delay));
         }
         if self.inject_failure.swap(false, Ordering::AcqRel) {
             return Err(std::io::Error::other("injected fdatasync failure"));
@@ -215,6 +300,10 @@ impl Inner {
             let lo = from.max(start) - start;
             let hi = to.min(start + seg.len() as u64) - start;
             seg.flush(lo as usize, hi as usize)?;
+        }
+        let floor = Duration::from_nanos(self.sync_floor_ns.load(Ordering::Acquire));
+        if let Some(rest) = floor.checked_sub(started.elapsed()) {
+            std::thread::sleep(rest);
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! A fixed-size, memory-mapped file: one CommitLog segment.
 //!
-//! The only `unsafe` of the store lives here. The mapping is shared between one writer (which
+//! The only `unsafe` of the store lives here (with two small OS calls at the end). The mapping is shared between one writer (which
 //! copies records into bytes at or after the write position, under the CommitLog's writer
 //! lock) and any number of readers (which only read bytes below the published write position).
 //! Published bytes are never written again while the segment is open, so readers and the
@@ -44,13 +44,6 @@ impl Segment {
 
     /// Opens or creates a fixed-size file with any name (index files are named by time).
     pub fn open_named(dir: &Path, name: &str, len: u64) -> io::Result<Segment> {
-        Self::open_with(dir, name, len, false)
-    }
-
-    /// As [`open_named`](Self::open_named), faulting every page in now (`MAP_POPULATE`) when
-    /// `populate`: the kernel's zero-filling of fresh pages then happens on the calling thread
-    /// (the pre-allocator) instead of inside appends. Nothing is dirtied, nothing written.
-    pub fn open_with(dir: &Path, name: &str, len: u64, populate: bool) -> io::Result<Segment> {
         let start_offset = 0;
         let path = dir.join(name);
         let file = OpenOptions::new()
@@ -75,11 +68,7 @@ impl Segment {
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "segment too large"))?;
         // SAFETY: the file is opened read-write and sized to `len`; nothing else in this
         // process truncates it while mapped (deletion unmaps first by dropping the segment).
-        let mut options = memmap2::MmapOptions::new();
-        if populate {
-            options.populate();
-        }
-        let mut mmap = unsafe { options.map_mut(&file)? };
+        let mut mmap = unsafe { memmap2::MmapOptions::new().map_mut(&file)? };
         let ptr = mmap.as_mut_ptr();
         Ok(Segment {
             path,
@@ -143,6 +132,18 @@ impl Segment {
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(pos), len) }
     }
 
+    /// Faults `from..from+len` in without dirtying it (`MADV_POPULATE_READ`): the kernel
+    /// zero-fills fresh pages of the sparse file here, on the caller's thread, so appends
+    /// landing there later take only the cheap write-enable fault.
+    pub fn prefault(&self, from: usize, len: usize) -> io::Result<()> {
+        let len = len.min(self.len.saturating_sub(from));
+        if len == 0 {
+            return Ok(());
+        }
+        self.mmap
+            .advise_range(memmap2::Advice::PopulateRead, from, len)
+    }
+
     /// Bytes `pos..pos+len`, which must lie below the published write position.
     pub fn read(&self, pos: usize, len: usize) -> &[u8] {
         assert!(
@@ -175,6 +176,22 @@ impl Segment {
 
     pub fn sync_metadata(&self) -> io::Result<()> {
         self.file.sync_all()
+    }
+}
+
+/// Background work should not take CPU from puts when both want it: nice 10 for the calling
+/// thread (Linux applies `setpriority` to a single thread when given its id).
+pub fn lower_thread_priority() {
+    // SAFETY: plain syscalls on the calling thread's own id; no memory is passed.
+    let result = unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10)
+    };
+    if result != 0 {
+        tracing::debug!(
+            "could not lower the background thread's priority: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 

@@ -156,6 +156,45 @@ async fn sync_flush_puts_complete_after_a_covering_flush() {
     log.shutdown().unwrap();
 }
 
+/// Group commit: with a slow disk, putters that keep putting share syncs — the number of
+/// syncs follows the rounds each putter goes through, not the number of puts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_puts_share_one_sync() {
+    let dir = TempDir::new();
+    let (log, _) = CommitLog::open(config(&dir, 1 << 20, FlushDiskType::SyncFlush)).unwrap();
+    let log = Arc::new(log);
+    log.simulate_sync_latency(std::time::Duration::from_millis(20));
+    let (putters, rounds) = (50, 4);
+    let before = log.sync_count();
+    let tasks: Vec<_> = (0..putters)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                for round in 0..rounds {
+                    let body = format!("putter {i} round {round}");
+                    let r = log
+                        .put(&message("T", 0, body.as_bytes(), ""))
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status, PutStatus::PutOk);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let syncs = log.sync_count() - before;
+    // One sync per round, plus a few for putters that started or came back late.
+    assert!(
+        syncs <= 2 * rounds as u64 + 2,
+        "{} puts took {syncs} syncs",
+        putters * rounds
+    );
+    assert!(syncs >= rounds as u64, "each put waits for its own sync");
+    log.shutdown().unwrap();
+}
+
 #[tokio::test]
 async fn a_failed_flush_poisons_the_log() {
     let dir = TempDir::new();
