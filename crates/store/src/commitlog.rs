@@ -73,7 +73,24 @@ pub trait Dispatcher: Send + Sync {
     fn dispatch(&self, request: &DispatchRequest<'_>) -> std::io::Result<()>;
     /// The CommitLog now ends at `end`: forget anything that points at or past it.
     fn truncate_beyond(&self, end: u64) -> std::io::Result<()>;
+    /// Store time (ms) up to which every record is durably dispatched (the checkpoint):
+    /// recovery starts at the segment holding it instead of at the oldest. `None` (the
+    /// default, or derived data that is missing) scans the whole log.
+    fn dispatched_until(&self) -> Option<i64> {
+        None
+    }
+    /// The next offset of every queue the derived data holds (after `truncate_beyond`).
+    fn queue_offsets(&self) -> QueueOffsets {
+        QueueOffsets::new()
+    }
 }
+
+/// topic → next queue offset per queue id.
+pub type QueueOffsets = HashMap<String, Vec<i64>>;
+
+/// Records this much older than the checkpoint are taken as dispatched (Java's margin): a
+/// record's store time is taken a moment before it is published and dispatched.
+const CHECKPOINT_MARGIN_MS: i64 = 3_000;
 
 /// A dispatcher that keeps nothing (a bare CommitLog).
 #[derive(Debug, Default)]
@@ -132,6 +149,9 @@ pub struct RecoveryReport {
     pub last_store_timestamp: i64,
     /// The `abort` marker was present: the previous run did not shut down cleanly.
     pub previous_run_crashed: bool,
+    /// Where the scan began: the start of the segment holding the checkpoint (0 when the
+    /// whole log was scanned). Records before it were not read.
+    pub scanned_from: u64,
 }
 
 /// A published byte range of a segment; keeps the segment mapped while alive.
@@ -172,6 +192,8 @@ struct Writer {
 pub(crate) struct Shared {
     /// Store time of the newest record (for the checkpoint).
     pub(crate) last_store_timestamp: std::sync::atomic::AtomicI64,
+    /// Store time of the newest record known to be on disk (the checkpoint's physical time).
+    pub(crate) flushed_timestamp: std::sync::atomic::AtomicI64,
     pub(crate) segment_bytes: u64,
     pub(crate) segments: RwLock<Vec<Arc<Segment>>>,
     /// Records below this offset are complete and readable.
@@ -326,12 +348,22 @@ impl CommitLog {
                 config.commit_log_segment_bytes,
             )?));
         }
-        let (report, queue_offsets, end_index, end_pos) = recover(
+        let (report, mut queue_offsets, end_index, end_pos) = recover(
             &mut segments,
             config.check_crc_on_recover,
             dispatcher.as_ref(),
         )?;
         dispatcher.truncate_beyond(report.valid_end)?;
+        // Queues whose last records lie before the scanned part continue from the derived data.
+        for (topic, known) in dispatcher.queue_offsets() {
+            let scanned = queue_offsets.entry(topic).or_default();
+            if scanned.len() < known.len() {
+                scanned.resize(known.len(), 0);
+            }
+            for (next, known) in scanned.iter_mut().zip(known) {
+                *next = (*next).max(known);
+            }
+        }
         let mut current = segments[end_index].clone();
         let mut pos = end_pos;
         if pos + record::BLANK_MIN_LEN > current.len() {
@@ -343,6 +375,7 @@ impl CommitLog {
         }
         let shared = Arc::new(Shared {
             last_store_timestamp: std::sync::atomic::AtomicI64::new(report.last_store_timestamp),
+            flushed_timestamp: std::sync::atomic::AtomicI64::new(report.last_store_timestamp),
             segment_bytes: config.commit_log_segment_bytes,
             segments: RwLock::new(segments),
             published: AtomicU64::new(report.valid_end),
@@ -497,9 +530,10 @@ impl CommitLog {
         self.shared
             .published
             .store(physical_offset + len as u64, Ordering::Release);
+        // After `published`: whoever reads this time then sees the record published.
         self.shared
             .last_store_timestamp
-            .store(view.header.store_timestamp, Ordering::Relaxed);
+            .store(view.header.store_timestamp, Ordering::Release);
         if dispatchable {
             // Still under the lock: units reach each queue in offset order.
             self.dispatcher.dispatch(&DispatchRequest {
@@ -622,6 +656,11 @@ impl CommitLog {
         Ok(deleted)
     }
 
+    /// Store time of the newest record known to be on disk (the checkpoint's physical time).
+    pub fn flushed_store_timestamp(&self) -> i64 {
+        self.shared.flushed_timestamp.load(Ordering::Acquire)
+    }
+
     /// How many flushes have synced data so far (group commit: many puts per sync).
     pub fn sync_count(&self) -> u64 {
         self.flush.syncs()
@@ -677,21 +716,41 @@ fn load_segments(dir: &Path, segment_bytes: u64) -> Result<Vec<Arc<Segment>>, St
         .collect()
 }
 
-type QueueOffsets = HashMap<String, Vec<i64>>;
+/// The newest segment whose first record was stored at or before `until`, or 0.
+fn scan_start(segments: &[Arc<Segment>], until: i64) -> usize {
+    segments
+        .iter()
+        .rposition(|seg| {
+            let head = seg.read(0, seg.len());
+            match record::peek(head) {
+                Peek::Message { .. } => RecordView::decode(head, false)
+                    .is_ok_and(|view| view.header.store_timestamp <= until),
+                _ => false,
+            }
+        })
+        .unwrap_or(0)
+}
 
-/// Scans every segment for the end of valid data, rebuilding the next queue offsets, and
-/// removes what lies beyond. Returns the report, the offsets, and the segment index and
-/// position where writing continues.
+/// Scans the segments from the one holding the checkpoint (see
+/// [`Dispatcher::dispatched_until`]) for the end of valid data, re-dispatching what it reads
+/// and rebuilding the next queue offsets, and removes what lies beyond. Returns the report,
+/// the offsets, and the segment index and position where writing continues.
 fn recover(
     segments: &mut Vec<Arc<Segment>>,
     check_crc: bool,
     dispatcher: &dyn Dispatcher,
 ) -> Result<(RecoveryReport, QueueOffsets, usize, usize), StoreError> {
-    let mut report = RecoveryReport::default();
+    let first = dispatcher.dispatched_until().map_or(0, |until| {
+        scan_start(segments, until - CHECKPOINT_MARGIN_MS)
+    });
+    let mut report = RecoveryReport {
+        scanned_from: segments[first].start_offset(),
+        ..RecoveryReport::default()
+    };
     let mut offsets: QueueOffsets = HashMap::new();
-    let mut end = (0usize, 0usize);
-    'segments: for (index, seg) in segments.iter().enumerate() {
-        if index > 0
+    let mut end = (first, 0usize);
+    'segments: for (index, seg) in segments.iter().enumerate().skip(first) {
+        if index > first
             && seg.start_offset()
                 != segments[index - 1].start_offset() + segments[index - 1].len() as u64
         {

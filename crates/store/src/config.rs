@@ -24,6 +24,9 @@ pub struct StoreConfig {
     pub sync_flush_timeout: Duration,
     /// `flushIntervalCommitLog`: the ASYNC_FLUSH background flush period.
     pub flush_interval: Duration,
+    /// `flushIntervalConsumeQueue`: how often consume queues are flushed and the checkpoint
+    /// written (recovery after a crash starts at the checkpoint).
+    pub flush_interval_consume_queue: Duration,
     /// `maxMessageSize`: largest body accepted, bytes.
     pub max_message_bytes: usize,
     /// `checkCRCOnRecover`.
@@ -52,6 +55,7 @@ impl Default for StoreConfig {
             flush_disk_type: FlushDiskType::AsyncFlush,
             sync_flush_timeout: Duration::from_secs(5),
             flush_interval: Duration::from_millis(500),
+            flush_interval_consume_queue: Duration::from_millis(1000),
             max_message_bytes: 4 * 1024 * 1024,
             check_crc_on_recover: true,
             consume_queue_units_per_file: crate::consume_queue::DEFAULT_UNITS_PER_FILE,
@@ -121,6 +125,7 @@ impl StoreConfig {
             }
             "syncFlushTimeout" => self.sync_flush_timeout = millis()?,
             "flushIntervalCommitLog" => self.flush_interval = millis()?,
+            "flushIntervalConsumeQueue" => self.flush_interval_consume_queue = millis()?,
             "maxMessageSize" => {
                 self.max_message_bytes = value
                     .trim()

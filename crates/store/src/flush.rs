@@ -234,10 +234,18 @@ impl Inner {
 
             let started = Instant::now();
             if !self.poisoned.load(Ordering::Acquire) {
+                // The writer publishes a record's end before its store time (Release): a time
+                // read first belongs to a record the target read next covers.
+                let timestamp = self.shared.last_store_timestamp.load(Ordering::Acquire);
                 let target = self.shared.published.load(Ordering::Acquire);
                 let from = self.flushed.load(Ordering::Acquire);
                 match self.flush_range(from, target) {
-                    Ok(()) => self.flushed.store(target.max(from), Ordering::Release),
+                    Ok(()) => {
+                        self.flushed.store(target.max(from), Ordering::Release);
+                        self.shared
+                            .flushed_timestamp
+                            .store(timestamp, Ordering::Release);
+                    }
                     Err(e) => {
                         tracing::error!("commitlog flush failed; refusing further writes: {e}");
                         *self.poison_reason.lock().expect("poison lock") = e.to_string();

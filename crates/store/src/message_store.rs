@@ -3,6 +3,7 @@
 //! arrives (for long polling).
 
 use crate::checkpoint::{Checkpoint, RunGuard};
+use crate::commitlog::QueueOffsets;
 use crate::commitlog::{
     CommitLog, DispatchRequest, Dispatcher, PutMessage, PutResult, RecoveryReport, SegmentSlice,
 };
@@ -13,6 +14,7 @@ use ferrocket_common::record::RecordView;
 use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::{Arc, RwLock};
 
 /// The outcome of a read by queue (`GetMessageStatus`).
@@ -163,6 +165,34 @@ impl ConsumeQueues {
         Ok(queue)
     }
 
+    fn is_empty(&self) -> bool {
+        self.queues.read().expect("queues lock").is_empty()
+    }
+
+    /// The next offset of every queue.
+    fn next_offsets(&self) -> QueueOffsets {
+        self.queues
+            .read()
+            .expect("queues lock")
+            .iter()
+            .map(|(topic, slots)| {
+                let offsets = slots
+                    .iter()
+                    .map(|q| q.as_ref().map_or(0, |q| q.max_offset()))
+                    .collect();
+                (topic.clone(), offsets)
+            })
+            .collect()
+    }
+
+    /// Flushes every queue.
+    fn flush(&self) -> io::Result<()> {
+        for queue in self.all() {
+            queue.flush()?;
+        }
+        Ok(())
+    }
+
     fn all(&self) -> Vec<Arc<ConsumeQueue>> {
         self.queues
             .read()
@@ -200,6 +230,8 @@ impl Dispatcher for ConsumeQueues {
 struct Derived {
     queues: Arc<ConsumeQueues>,
     index: Option<Arc<IndexService>>,
+    /// The checkpoint found at open.
+    checkpoint: Checkpoint,
 }
 
 impl Dispatcher for Derived {
@@ -214,6 +246,83 @@ impl Dispatcher for Derived {
             None => Ok(()),
         }
     }
+
+    fn dispatched_until(&self) -> Option<i64> {
+        // Without consume queues (a new store, or one whose queues were deleted) everything
+        // is rebuilt from the oldest record.
+        (!self.queues.is_empty()).then(|| {
+            self.checkpoint
+                .physic_msg_timestamp
+                .min(self.checkpoint.logics_msg_timestamp)
+        })
+    }
+
+    fn queue_offsets(&self) -> QueueOffsets {
+        self.queues.next_offsets()
+    }
+}
+
+/// Every `flushIntervalConsumeQueue`: flushes the consume queues and writes the checkpoint,
+/// so that recovery after a crash can start at the segment it names.
+struct Checkpointer {
+    stop: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Checkpointer {
+    fn start(
+        root: PathBuf,
+        queues: Arc<ConsumeQueues>,
+        log: Arc<crate::commitlog::Shared>,
+        interval: std::time::Duration,
+    ) -> Checkpointer {
+        use std::sync::atomic::Ordering;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("store-checkpoint".into())
+            .spawn(move || {
+                let mut written = Checkpoint::load(&root).unwrap_or_default();
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(interval)
+                {
+                    // Read before the flush: every unit dispatched by then is flushed below.
+                    let logics = log.last_store_timestamp.load(Ordering::Acquire);
+                    if let Err(e) = queues.flush() {
+                        tracing::error!("consume queue flush failed: {e}");
+                        continue;
+                    }
+                    let checkpoint = Checkpoint {
+                        physic_msg_timestamp: log.flushed_timestamp.load(Ordering::Acquire),
+                        logics_msg_timestamp: logics,
+                        index_msg_timestamp: 0,
+                    };
+                    if checkpoint != written {
+                        match checkpoint.store(&root) {
+                            Ok(()) => written = checkpoint,
+                            Err(e) => tracing::error!("could not write the checkpoint: {e}"),
+                        }
+                    }
+                }
+            })
+            .expect("spawning the checkpoint thread");
+        Checkpointer {
+            stop: Mutex::new(Some(stop)),
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+
+    fn stop(&self) {
+        drop(self.stop.lock().expect("checkpoint stop lock").take());
+        if let Some(thread) = self.thread.lock().expect("checkpoint thread lock").take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// The CommitLog, its consume queues and its index.
@@ -222,6 +331,7 @@ pub struct MessageStore {
     queues: Arc<ConsumeQueues>,
     index: Option<Arc<IndexService>>,
     indexer: Option<Indexer>,
+    checkpointer: Checkpointer,
     arrival: Option<ArrivalHook>,
     root: PathBuf,
     config: StoreConfig,
@@ -272,6 +382,7 @@ impl MessageStore {
         let derived = Arc::new(Derived {
             queues: queues.clone(),
             index: index.clone(),
+            checkpoint: Checkpoint::load(&config.root_dir)?,
         });
         let (commit_log, mut report) = CommitLog::open_with(config.clone(), derived)?;
         report.previous_run_crashed = run_guard.previous_run_crashed;
@@ -280,14 +391,21 @@ impl MessageStore {
             Indexer::start(index.clone(), commit_log.shared(), from)
         });
         if report.previous_run_crashed {
-            tracing::warn!(root = %root.display(), "the previous run did not shut down cleanly; recovered {} records", report.records);
+            tracing::warn!(root = %root.display(), "the previous run did not shut down cleanly; recovered {} records from commitlog offset {}", report.records, report.scanned_from);
         }
+        let checkpointer = Checkpointer::start(
+            root.clone(),
+            queues.clone(),
+            commit_log.shared(),
+            config.flush_interval_consume_queue,
+        );
         Ok((
             MessageStore {
                 commit_log,
                 queues,
                 index,
                 indexer,
+                checkpointer,
                 arrival: None,
                 root,
                 config,
@@ -667,6 +785,7 @@ impl MessageStore {
 
     /// Flushes the CommitLog and every consume queue, and stops the flusher.
     pub fn shutdown(&self) -> Result<(), StoreError> {
+        self.checkpointer.stop();
         self.commit_log.shutdown()?;
         if let Some(indexer) = &self.indexer {
             indexer.stop();

@@ -192,6 +192,86 @@ async fn queues_survive_reopen_and_rebuild_from_the_commitlog() {
     );
 }
 
+/// After a crash, recovery starts at the segment the checkpoint names, not at the oldest,
+/// and queues whose records all lie before it continue from their consume queues.
+#[tokio::test]
+async fn crash_recovery_starts_at_the_checkpoint() {
+    use ferrocket_store::checkpoint::Checkpoint;
+    let dir = TempDir::new();
+    let mut cfg = config(&dir);
+    cfg.flush_interval_consume_queue = std::time::Duration::from_millis(20);
+    let (q1_last, last);
+    {
+        let (store, _) = MessageStore::open(cfg.clone()).unwrap();
+        // Queue 1 gets messages only at the start, queue 0 all along.
+        for _ in 0..3 {
+            store.put(&message("T", 1, b"early", "")).await.unwrap();
+        }
+        q1_last = store.max_offset("T", 1);
+        let puts = fill(&store, 300).await;
+        last = puts[299].append;
+        // The periodic checkpoint catches up with the puts.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let cp = Checkpoint::load(&dir.0).unwrap();
+            if cp.logics_msg_timestamp >= last.store_timestamp
+                && cp.physic_msg_timestamp >= last.store_timestamp
+            {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "checkpoint not written: {cp:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // No shutdown: the process "dies" with `abort` in place.
+    }
+    // Pretend the crash came 10 s later, so the margin of 3 s covers every record.
+    Checkpoint {
+        physic_msg_timestamp: last.store_timestamp + 10_000,
+        logics_msg_timestamp: last.store_timestamp + 10_000,
+        index_msg_timestamp: 0,
+    }
+    .store(&dir.0)
+    .unwrap();
+    let (store, report) = MessageStore::open(cfg.clone()).unwrap();
+    assert!(report.previous_run_crashed);
+    let last_segment = last.physical_offset - last.physical_offset % (8 * 1024);
+    assert!(last_segment >= 3 * 8 * 1024, "the log has several segments");
+    assert_eq!(report.scanned_from, last_segment);
+    assert!(report.records < 100, "scanned {} records", report.records);
+    assert_eq!(
+        report.valid_end,
+        last.physical_offset + u64::from(last.size)
+    );
+    // Queue 1 was not in the scanned part: it continues from its consume queue.
+    let next = store.put(&message("T", 1, b"late", "")).await.unwrap();
+    assert_eq!(next.append.queue_offset, q1_last);
+    let next = store.put(&message("T", 0, b"late", "")).await.unwrap();
+    assert_eq!(next.append.queue_offset, 300);
+    let mut read = 0;
+    let mut offset = 0;
+    loop {
+        let got = store.get_messages("T", 0, offset, 32, &all);
+        if got.messages.is_empty() {
+            break;
+        }
+        read += got.messages.len();
+        offset = got.next_begin_offset;
+    }
+    assert_eq!(read, 301);
+    store.shutdown().unwrap();
+    drop(store);
+
+    // Without consume queues the whole log is scanned, whatever the checkpoint says.
+    std::fs::remove_dir_all(dir.0.join("consumequeue")).unwrap();
+    let (store, report) = MessageStore::open(cfg).unwrap();
+    assert_eq!(report.scanned_from, 0);
+    assert_eq!(store.max_offset("T", 1), q1_last + 1);
+    assert_eq!(store.max_offset("T", 0), 301);
+}
+
 #[tokio::test]
 async fn a_cut_commitlog_cuts_the_queues() {
     let dir = TempDir::new();
