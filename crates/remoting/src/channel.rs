@@ -225,6 +225,11 @@ async fn write_loop(
             _ = closed.wait_for(|c| *c) => rx.try_recv().ok(),
         };
         let Some(first) = first else { break };
+        if rx.is_empty() {
+            // Let the request tasks that are ready run first: their answers then share this
+            // write. One syscall per answer costs more than the answers themselves.
+            tokio::task::yield_now().await;
+        }
         let mut next = Some(first);
         while let Some(cmd) = next.take() {
             if let Err(e) = frame::encode_prefix(&cmd, &mut buf) {
