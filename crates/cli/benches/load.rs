@@ -220,8 +220,12 @@ fn main() {
     std::fs::write(
         &conf,
         format!(
-            "listenPort={port}\nstorePathRootDir={}\nflushDiskType=ASYNC_FLUSH\nnamesrvAddr=127.0.0.1:1\n",
-            dir.join("store").display()
+            "listenPort={port}\nstorePathRootDir={}\nflushDiskType=ASYNC_FLUSH\nnamesrvAddr=127.0.0.1:1\n{}\n",
+            dir.join("store").display(),
+            // Extra broker.conf lines for experiments, `;`-separated.
+            std::env::var("FERROCKET_LOAD_CONF")
+                .unwrap_or_default()
+                .replace(';', "\n")
         ),
     )
     .unwrap();

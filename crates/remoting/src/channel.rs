@@ -10,9 +10,11 @@ use crate::{RemotingError, Router};
 use bytes::BytesMut;
 use ferrocket_protocol::{frame, RemotingCommand};
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -308,12 +310,20 @@ async fn read_loop(
             let channel = channel.clone();
             let router = router.clone();
             let request_guard = requests_tx.clone();
-            tokio::spawn(async move {
+            let mut request = Box::pin(async move {
                 let _request_guard = request_guard;
                 if let Some(response) = router.dispatch(channel.clone(), cmd).await {
                     let _ = channel.send(response).await;
                 }
             });
+            // Most requests (a send under ASYNC_FLUSH, a pull that finds messages) finish
+            // without waiting: run them here, in order, and give a task of their own only to
+            // those that wait (long polls, sync flushes, calls to other servers).
+            let finished =
+                std::future::poll_fn(|cx| Poll::Ready(request.as_mut().poll(cx).is_ready())).await;
+            if !finished {
+                tokio::spawn(request);
+            }
         }
     }
     drop(requests_tx);
