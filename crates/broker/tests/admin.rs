@@ -72,6 +72,14 @@ async fn topics_are_created_listed_and_deleted() {
         .unwrap();
     assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
 
+    let send = RemotingCommand::request_with_header(
+        RequestCode::SEND_MESSAGE_V2,
+        &v2("AdminTopic", 3, ""),
+    )
+    .with_body(bytes::Bytes::from_static(b"before delete"));
+    let sent = c.invoke(&cluster.broker, send, T).await.unwrap();
+    assert_eq!(sent.response_code(), ResponseCode::SUCCESS);
+    assert_eq!(cluster.store.max_offset("AdminTopic", 3), 1);
     let delete = RemotingCommand::request_with_header(
         RequestCode::DELETE_TOPIC_IN_BROKER,
         &TopicRequestHeader {
@@ -95,6 +103,14 @@ async fn topics_are_created_listed_and_deleted() {
         .unwrap();
     let wrapper: TopicConfigSerializeWrapper = json::from_slice(all.body_bytes()).unwrap();
     assert!(!wrapper.topic_config_table.contains_key("AdminTopic"));
+    // Its consume queues went with it (Java's cleanUnusedTopic).
+    assert_eq!(cluster.store.max_offset("AdminTopic", 3), 0);
+    assert!(!cluster
+        .store
+        .root_dir()
+        .join("consumequeue")
+        .join("AdminTopic")
+        .exists());
 }
 
 #[tokio::test]

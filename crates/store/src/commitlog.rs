@@ -656,6 +656,17 @@ impl CommitLog {
         Ok(deleted)
     }
 
+    /// Forgets the next queue offsets of `topics` and runs `then` before any further append,
+    /// so that nothing is dispatched to a queue being dropped (Java's
+    /// `removeQueueFromTopicQueueTable`): a topic created again starts at queue offset 0.
+    pub fn forget_topics(&self, topics: &[String], then: impl FnOnce()) {
+        let mut writer = self.writer.lock().expect("writer lock");
+        for topic in topics {
+            writer.queue_offsets.remove(topic);
+        }
+        then();
+    }
+
     /// Store time of the newest record known to be on disk (the checkpoint's physical time).
     pub fn flushed_store_timestamp(&self) -> i64 {
         self.shared.flushed_timestamp.load(Ordering::Acquire)

@@ -169,6 +169,23 @@ impl ConsumeQueues {
         self.queues.read().expect("queues lock").is_empty()
     }
 
+    fn topics(&self) -> Vec<String> {
+        self.queues
+            .read()
+            .expect("queues lock")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Forgets the queues of `topics`; readers holding one keep its mapping.
+    fn remove(&self, topics: &[String]) {
+        let mut queues = self.queues.write().expect("queues lock");
+        for topic in topics {
+            queues.remove(topic);
+        }
+    }
+
     /// The next offset of every queue.
     fn next_offsets(&self) -> QueueOffsets {
         self.queues
@@ -462,9 +479,41 @@ impl MessageStore {
         }
     }
 
+    /// Java's `cleanUnusedTopic`, run when a topic is deleted: every topic for which `keep` is
+    /// false loses its consume queues (files included) and its queue offsets, so a topic
+    /// created again starts empty. CommitLog records stay until retention removes them.
+    /// Returns the topics dropped.
+    pub fn clean_unused_topics(&self, keep: &dyn Fn(&str) -> bool) -> io::Result<Vec<String>> {
+        let unused: Vec<String> = self
+            .queues
+            .topics()
+            .into_iter()
+            .filter(|topic| !keep(topic))
+            .collect();
+        if unused.is_empty() {
+            return Ok(unused);
+        }
+        self.commit_log
+            .forget_topics(&unused, || self.queues.remove(&unused));
+        for topic in &unused {
+            match std::fs::remove_dir_all(self.queues.root.join(topic)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            tracing::info!(topic, "consume queues of an unused topic removed");
+        }
+        Ok(unused)
+    }
+
     /// Registers the hook called after every put with the queue's new max offset.
     pub fn on_arrival(&mut self, hook: ArrivalHook) {
         self.arrival = Some(hook);
+    }
+
+    /// `storePathRootDir`.
+    pub fn root_dir(&self) -> &std::path::Path {
+        &self.root
     }
 
     pub fn commit_log(&self) -> &CommitLog {

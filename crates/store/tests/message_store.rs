@@ -272,6 +272,36 @@ async fn crash_recovery_starts_at_the_checkpoint() {
     assert_eq!(store.max_offset("T", 0), 301);
 }
 
+/// Deleting a topic drops its consume queues and queue offsets (Java's `cleanUnusedTopic`).
+#[tokio::test]
+async fn unused_topics_lose_their_queues() {
+    let dir = TempDir::new();
+    let (store, _) = MessageStore::open(config(&dir)).unwrap();
+    for q in 0..2 {
+        store.put(&message("Gone", q, b"g", "")).await.unwrap();
+        store.put(&message("Gone", q, b"g", "")).await.unwrap();
+    }
+    store.put(&message("Kept", 0, b"k", "")).await.unwrap();
+    let dropped = store.clean_unused_topics(&|topic| topic == "Kept").unwrap();
+    assert_eq!(dropped, vec!["Gone".to_string()]);
+    assert!(!dir.0.join("consumequeue").join("Gone").exists());
+    assert!(dir.0.join("consumequeue").join("Kept").exists());
+    assert_eq!(store.max_offset("Gone", 0), 0);
+    assert_eq!(store.max_offset("Kept", 0), 1);
+    // Created again, the topic starts at queue offset 0 and reads only its new messages.
+    let again = store.put(&message("Gone", 1, b"new", "")).await.unwrap();
+    assert_eq!(again.append.queue_offset, 0);
+    let got = store.get_messages("Gone", 1, 0, 32, &all);
+    assert_eq!(got.messages.len(), 1);
+    assert_eq!(
+        RecordView::decode(&got.messages[0], true).unwrap().body,
+        b"new"
+    );
+    let next = store.put(&message("Kept", 0, b"k", "")).await.unwrap();
+    assert_eq!(next.append.queue_offset, 1);
+    store.shutdown().unwrap();
+}
+
 #[tokio::test]
 async fn a_cut_commitlog_cuts_the_queues() {
     let dir = TempDir::new();

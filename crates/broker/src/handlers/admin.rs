@@ -3,7 +3,7 @@
 
 use crate::handlers::offsets::empty_header_response;
 use crate::Broker;
-use ferrocket_common::TopicName;
+use ferrocket_common::{names, TopicName};
 use ferrocket_protocol::body::*;
 use ferrocket_protocol::header::*;
 use ferrocket_protocol::{json, RemotingCommand, ResponseCode};
@@ -54,6 +54,15 @@ pub fn create_topic(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand
 pub fn delete_topic(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
     let h: TopicRequestHeader = request.decode_header()?;
     broker.topics.delete(&h.topic)?;
+    // As Java: every topic no longer configured loses its consume queues and queue offsets,
+    // except the schedule and transaction-op topics, which have no config of their own.
+    let configured: std::collections::HashSet<String> =
+        broker.topics.topic_names().into_iter().collect();
+    broker.store.clean_unused_topics(&|topic| {
+        configured.contains(topic)
+            || topic == names::SCHEDULE_TOPIC
+            || topic == names::TRANS_OP_HALF_TOPIC
+    })?;
     broker.registration_needed();
     Ok(Some(ok()))
 }
