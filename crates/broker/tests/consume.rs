@@ -133,6 +133,23 @@ async fn pulls_return_the_stored_bytes() {
             .next_begin_offset,
         0
     );
+    // Recorded as Java records it: a message in OFFSET_MOVED_EVENT, queue 0.
+    let events = cluster
+        .store
+        .get_messages("OFFSET_MOVED_EVENT", 0, 0, 32, &|_| true);
+    assert_eq!(events.messages.len(), 1);
+    let event = ferrocket_common::record::RecordView::decode(&events.messages[0], true).unwrap();
+    assert_eq!(
+        std::str::from_utf8(event.body).unwrap(),
+        format!(
+            r#"{{"consumerGroup":"G","messageQueue":{{"brokerName":"{}","queueId":0,"topic":"PullTopic"}},"offsetNew":0,"offsetRequest":9}}"#,
+            ferrocket_broker::BrokerConfig::default().broker_name
+        )
+    );
+    assert_eq!(
+        event.properties,
+        "DELAY\u{1}0\u{2}TAGS\u{1}OFFSET_MOVED_EVENT"
+    );
     let empty = c
         .invoke(
             &cluster.broker,

@@ -2,12 +2,17 @@
 
 use crate::Broker;
 use ferrocket_common::tag::TagFilter;
-use ferrocket_protocol::body::{perm, ExpressionType, SubscriptionData};
+use ferrocket_common::{names, properties};
+use ferrocket_protocol::body::{
+    perm, ExpressionType, MessageQueue, OffsetMovedEvent, SubscriptionData,
+};
 use ferrocket_protocol::header::{
     pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
 };
+use ferrocket_protocol::json;
 use ferrocket_protocol::{RemotingCommand, ResponseCode};
 use ferrocket_remoting::{Channel, HandlerResult};
+use ferrocket_store::PutMessage;
 use ferrocket_store::{GetMessageResult, GetMessageStatus};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,6 +67,45 @@ fn build_response(result: GetMessageResult, request_offset: i64) -> RemotingComm
         resp.body = Some(body.into());
     }
     resp
+}
+
+/// Java's `generateOffsetMovedEvent`: a pull for an offset the queue does not hold is recorded
+/// as a message in `OFFSET_MOVED_EVENT` (queue 0, tag `OFFSET_MOVED_EVENT`, JSON body), so that
+/// tools can see which groups lost their place.
+async fn record_offset_moved(broker: &Broker, h: &PullMessageRequestHeader, offset_new: i64) {
+    let event = OffsetMovedEvent {
+        consumer_group: h.consumer_group.clone(),
+        message_queue: MessageQueue::new(&h.topic, &broker.config.broker_name, h.queue_id),
+        offset_new,
+        offset_request: h.queue_offset,
+    };
+    let body = json::to_vec(&event);
+    let store_host = broker.config.broker_addr().parse().unwrap_or_else(|_| {
+        std::net::SocketAddr::from(([127, 0, 0, 1], broker.config.listen_port))
+    });
+    // Java's HashMap puts DELAY (from setDelayTimeLevel(0)) before TAGS.
+    let properties = format!(
+        "DELAY{sep}0{next}TAGS{sep}{topic}",
+        sep = properties::NAME_VALUE_SEPARATOR,
+        next = properties::PROPERTY_SEPARATOR,
+        topic = names::OFFSET_MOVED_EVENT
+    );
+    let msg = PutMessage {
+        topic: names::OFFSET_MOVED_EVENT,
+        queue_id: 0,
+        flag: 0,
+        sys_flag: 0,
+        born_timestamp: ferrocket_common::time::now_ms(),
+        born_host: store_host,
+        store_host,
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        body: &body,
+        properties: &properties,
+    };
+    if let Err(e) = broker.store.put(&msg).await {
+        tracing::warn!(group = %h.consumer_group, topic = %h.topic, "could not record an offset-moved event: {e}");
+    }
 }
 
 pub async fn pull_message(
@@ -160,6 +204,9 @@ pub async fn pull_message(
         .store
         .get_messages(&h.topic, h.queue_id, h.queue_offset, max, &accept);
     let code = response_code(result.status, h.queue_offset);
+    if code == ResponseCode::PULL_OFFSET_MOVED {
+        record_offset_moved(&broker, &h, result.next_begin_offset).await;
+    }
     let suspend = h.sys_flag & pull_sys_flag::SUSPEND != 0 && h.suspend_timeout_millis > 0;
     if code != ResponseCode::PULL_NOT_FOUND || !suspend {
         return Ok(Some(build_response(result, h.queue_offset)));
@@ -177,8 +224,11 @@ pub async fn pull_message(
         let result = broker
             .store
             .get_messages(&h.topic, h.queue_id, h.queue_offset, max, &accept);
-        let found_nothing =
-            response_code(result.status, h.queue_offset) == ResponseCode::PULL_NOT_FOUND;
+        let code = response_code(result.status, h.queue_offset);
+        if code == ResponseCode::PULL_OFFSET_MOVED {
+            record_offset_moved(&broker, &h, result.next_begin_offset).await;
+        }
+        let found_nothing = code == ResponseCode::PULL_NOT_FOUND;
         if !found_nothing || Instant::now() >= deadline || broker.is_stopping() {
             return Ok(Some(build_response(result, h.queue_offset)));
         }

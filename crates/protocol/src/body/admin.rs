@@ -138,3 +138,16 @@ json_object! {
         "spentTimeMills" => pub spent_time_mills: i64,
     }
 }
+
+json_object! {
+    /// Body of a message the broker stores in `OFFSET_MOVED_EVENT` when a pull asks for an
+    /// offset the queue no longer (or not yet) holds (`OffsetMovedEvent`, fields in fastjson's
+    /// alphabetical order).
+    #[derive(Debug, Clone, PartialEq, Eq, Default)]
+    pub struct OffsetMovedEvent {
+        "consumerGroup" => pub consumer_group: String,
+        "messageQueue" => pub message_queue: MessageQueue,
+        "offsetNew" => pub offset_new: i64,
+        "offsetRequest" => pub offset_request: i64,
+    }
+}
