@@ -280,9 +280,22 @@ impl Preallocator {
         let _ = self.requests.lock().expect("prealloc requests").send(job);
     }
 
-    /// Faults in the window ahead of a writer now at `pos` of `segment`.
+    /// Faults in the whole window ahead of a writer now at `pos` of `segment`.
     fn warm_from(&self, segment: &Arc<Segment>, pos: usize) {
         self.send(PreallocJob::Warm(segment.clone(), pos, pos + WARM_AHEAD));
+    }
+
+    /// The writer went from `before` to `after`: when it crossed a step, the window moves on
+    /// by one step (one message per WARM_STEP bytes written).
+    fn writer_moved(&self, segment: &Arc<Segment>, before: usize, after: usize) {
+        if before / WARM_STEP != after / WARM_STEP {
+            let step_start = after / WARM_STEP * WARM_STEP;
+            self.send(PreallocJob::Warm(
+                segment.clone(),
+                step_start + WARM_AHEAD - WARM_STEP,
+                step_start + WARM_AHEAD,
+            ));
+        }
     }
 
     fn request(&self, start: u64) {
@@ -519,14 +532,8 @@ impl CommitLog {
         view.encode_into(&mut out)?;
         let before = writer.pos;
         writer.pos += len;
-        if before / WARM_STEP != writer.pos / WARM_STEP {
-            let step_start = writer.pos / WARM_STEP * WARM_STEP;
-            self.preallocator.send(PreallocJob::Warm(
-                writer.segment.clone(),
-                step_start + WARM_AHEAD - WARM_STEP,
-                step_start + WARM_AHEAD,
-            ));
-        }
+        self.preallocator
+            .writer_moved(&writer.segment, before, writer.pos);
         self.shared
             .published
             .store(physical_offset + len as u64, Ordering::Release);

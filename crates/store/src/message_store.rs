@@ -3,9 +3,9 @@
 //! arrives (for long polling).
 
 use crate::checkpoint::{Checkpoint, RunGuard};
-use crate::commitlog::QueueOffsets;
 use crate::commitlog::{
-    CommitLog, DispatchRequest, Dispatcher, PutMessage, PutResult, RecoveryReport, SegmentSlice,
+    CommitLog, DispatchRequest, Dispatcher, PutMessage, PutResult, QueueOffsets, RecoveryReport,
+    SegmentSlice,
 };
 use crate::consume_queue::{ConsumeQueue, CqUnit};
 use crate::index::{IndexConfig, IndexService, Indexer};
@@ -14,8 +14,7 @@ use ferrocket_common::record::RecordView;
 use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// The outcome of a read by queue (`GetMessageStatus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -839,9 +838,7 @@ impl MessageStore {
         if let Some(indexer) = &self.indexer {
             indexer.stop();
         }
-        for queue in self.queues.all() {
-            queue.flush()?;
-        }
+        self.queues.flush()?;
         if let Some(index) = &self.index {
             index.flush()?;
         }

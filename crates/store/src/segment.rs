@@ -1,7 +1,7 @@
 //! A fixed-size, memory-mapped file: one CommitLog segment.
 //!
-//! The only `unsafe` of the store lives here (with two small OS calls at the end). The mapping is shared between one writer (which
-//! copies records into bytes at or after the write position, under the CommitLog's writer
+//! The only `unsafe` of the store lives here, with two small OS calls at the end (thread
+//! priority, statvfs). The mapping is shared between one writer (which copies records into bytes at or after the write position, under the CommitLog's writer
 //! lock) and any number of readers (which only read bytes below the published write position).
 //! Published bytes are never written again while the segment is open, so readers and the
 //! writer never touch the same bytes at the same time.
