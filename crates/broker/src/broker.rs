@@ -41,6 +41,15 @@ pub struct Broker {
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(6);
 
 impl Broker {
+    /// The address stored in every record and offset message id: `brokerIP1:listenPort`, or
+    /// the local end of `channel` when that does not parse.
+    pub fn store_host(&self, channel: &Channel) -> std::net::SocketAddr {
+        self.config
+            .broker_addr()
+            .parse()
+            .unwrap_or_else(|_| channel.local_addr())
+    }
+
     /// `holds` must be the one the store's arrival hook feeds (see [`crate::open_store`]).
     pub fn new(
         config: BrokerConfig,

@@ -1,8 +1,9 @@
 //! PULL_MESSAGE (11) with long polling (`PullMessageProcessor`).
 
 use crate::Broker;
+use ferrocket_common::names;
+use ferrocket_common::properties::{keys, Properties};
 use ferrocket_common::tag::TagFilter;
-use ferrocket_common::{names, properties};
 use ferrocket_protocol::body::{
     perm, ExpressionType, MessageQueue, OffsetMovedEvent, SubscriptionData,
 };
@@ -12,8 +13,7 @@ use ferrocket_protocol::header::{
 use ferrocket_protocol::json;
 use ferrocket_protocol::{RemotingCommand, ResponseCode};
 use ferrocket_remoting::{Channel, HandlerResult};
-use ferrocket_store::PutMessage;
-use ferrocket_store::{GetMessageResult, GetMessageStatus};
+use ferrocket_store::{GetMessageResult, GetMessageStatus, PutMessage};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,7 +72,12 @@ fn build_response(result: GetMessageResult, request_offset: i64) -> RemotingComm
 /// Java's `generateOffsetMovedEvent`: a pull for an offset the queue does not hold is recorded
 /// as a message in `OFFSET_MOVED_EVENT` (queue 0, tag `OFFSET_MOVED_EVENT`, JSON body), so that
 /// tools can see which groups lost their place.
-async fn record_offset_moved(broker: &Broker, h: &PullMessageRequestHeader, offset_new: i64) {
+async fn record_offset_moved(
+    broker: &Broker,
+    channel: &Channel,
+    h: &PullMessageRequestHeader,
+    offset_new: i64,
+) {
     let event = OffsetMovedEvent {
         consumer_group: h.consumer_group.clone(),
         message_queue: MessageQueue::new(&h.topic, &broker.config.broker_name, h.queue_id),
@@ -80,16 +85,12 @@ async fn record_offset_moved(broker: &Broker, h: &PullMessageRequestHeader, offs
         offset_request: h.queue_offset,
     };
     let body = json::to_vec(&event);
-    let store_host = broker.config.broker_addr().parse().unwrap_or_else(|_| {
-        std::net::SocketAddr::from(([127, 0, 0, 1], broker.config.listen_port))
-    });
+    let store_host = broker.store_host(channel);
     // Java's HashMap puts DELAY (from setDelayTimeLevel(0)) before TAGS.
-    let properties = format!(
-        "DELAY{sep}0{next}TAGS{sep}{topic}",
-        sep = properties::NAME_VALUE_SEPARATOR,
-        next = properties::PROPERTY_SEPARATOR,
-        topic = names::OFFSET_MOVED_EVENT
-    );
+    let mut properties = Properties::new();
+    properties.insert(keys::DELAY_TIME_LEVEL, "0");
+    properties.insert(keys::TAGS, names::OFFSET_MOVED_EVENT);
+    let properties = properties.encode();
     let msg = PutMessage {
         topic: names::OFFSET_MOVED_EVENT,
         queue_id: 0,
@@ -205,7 +206,7 @@ pub async fn pull_message(
         .get_messages(&h.topic, h.queue_id, h.queue_offset, max, &accept);
     let code = response_code(result.status, h.queue_offset);
     if code == ResponseCode::PULL_OFFSET_MOVED {
-        record_offset_moved(&broker, &h, result.next_begin_offset).await;
+        record_offset_moved(&broker, &channel, &h, result.next_begin_offset).await;
     }
     let suspend = h.sys_flag & pull_sys_flag::SUSPEND != 0 && h.suspend_timeout_millis > 0;
     if code != ResponseCode::PULL_NOT_FOUND || !suspend {
@@ -226,7 +227,7 @@ pub async fn pull_message(
             .get_messages(&h.topic, h.queue_id, h.queue_offset, max, &accept);
         let code = response_code(result.status, h.queue_offset);
         if code == ResponseCode::PULL_OFFSET_MOVED {
-            record_offset_moved(&broker, &h, result.next_begin_offset).await;
+            record_offset_moved(&broker, &channel, &h, result.next_begin_offset).await;
         }
         let found_nothing = code == ResponseCode::PULL_NOT_FOUND;
         if !found_nothing || Instant::now() >= deadline || broker.is_stopping() {

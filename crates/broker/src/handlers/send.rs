@@ -200,10 +200,7 @@ pub async fn send_message(
         sys_flag |= sysflag::MULTI_TAGS_FLAG;
     }
     let born_host = channel.peer_addr();
-    let store_host: std::net::SocketAddr = match broker.config.broker_addr().parse() {
-        Ok(a) => a,
-        Err(_) => channel.local_addr(),
-    };
+    let store_host = broker.store_host(&channel);
     let base = PutMessage {
         topic: &h.topic,
         queue_id,
