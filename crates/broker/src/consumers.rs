@@ -3,7 +3,7 @@
 
 use crate::config_file;
 use ferrocket_protocol::body::{
-    ConsumeFromWhere, ConsumeType, ConsumerData, DataVersion, MessageModel, SubscriptionData,
+    ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, SubscriptionData,
     SubscriptionGroupConfig, SubscriptionGroupWrapper,
 };
 use ferrocket_remoting::Channel;
@@ -272,10 +272,7 @@ impl SubscriptionGroups {
         path: &std::path::Path,
         state: &mut SubscriptionGroupWrapper,
     ) -> std::io::Result<()> {
-        state.data_version = DataVersion {
-            counter: state.data_version.counter + 1,
-            timestamp: ferrocket_common::time::now_ms(),
-        };
+        state.data_version.next_version();
         config_file::persist(path, &*state)
     }
 

@@ -184,10 +184,7 @@ impl TopicConfigManager {
         path: &std::path::Path,
         state: &mut TopicConfigSerializeWrapper,
     ) -> std::io::Result<()> {
-        state.data_version = DataVersion {
-            counter: state.data_version.counter + 1,
-            timestamp: ferrocket_common::time::now_ms(),
-        };
+        state.data_version.next_version();
         config_file::persist(path, &*state)
     }
 

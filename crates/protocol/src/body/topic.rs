@@ -63,6 +63,14 @@ json_object! {
     }
 }
 
+impl DataVersion {
+    /// Java's `nextVersion`: one more change, made now.
+    pub fn next_version(&mut self) {
+        self.counter += 1;
+        self.timestamp = ferrocket_common::time::now_ms();
+    }
+}
+
 json_object! {
     /// GET_ALL_TOPIC_CONFIG body and `topics.json` (`TopicConfigSerializeWrapper`).
     #[derive(Debug, Clone, PartialEq, Eq, Default)]
