@@ -27,10 +27,7 @@ fn create_topic(topic: &str, queues: i32) -> RemotingCommand {
 async fn topics_are_created_listed_and_deleted() {
     let cluster = start(|_| {}).await;
     let c = client();
-    let resp = c
-        .invoke(&cluster.broker, create_topic("AdminTopic", 8), T)
-        .await
-        .unwrap();
+    let resp = cluster.call(&c, create_topic("AdminTopic", 8)).await;
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
     // As captured from Java: code 0 with the default remark, and no extFields.
     assert_eq!(resp.remark.as_deref(), Some("not set any response code"));
@@ -44,32 +41,24 @@ async fn topics_are_created_listed_and_deleted() {
         (8, 6)
     );
 
-    let all = c
-        .invoke(
-            &cluster.broker,
+    let all = cluster
+        .call(
+            &c,
             RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG),
-            T,
         )
-        .await
-        .unwrap();
+        .await;
     assert!(all.ext_fields.as_ref().is_some_and(|e| e.is_empty()));
     let wrapper: TopicConfigSerializeWrapper = json::from_slice(all.body_bytes()).unwrap();
     assert_eq!(wrapper.topic_config_table["AdminTopic"].write_queue_nums, 8);
     assert!(wrapper.topic_config_table.contains_key("TBW102"));
 
-    let resp = c
-        .invoke(&cluster.broker, create_topic("TBW102", 8), T)
-        .await
-        .unwrap();
+    let resp = cluster.call(&c, create_topic("TBW102", 8)).await;
     assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
     assert_eq!(
         resp.remark.as_deref(),
         Some("The topic[TBW102] is conflict with system topic.")
     );
-    let resp = c
-        .invoke(&cluster.broker, create_topic("bad/name", 8), T)
-        .await
-        .unwrap();
+    let resp = cluster.call(&c, create_topic("bad/name", 8)).await;
     assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
 
     let send = RemotingCommand::request_with_header(
@@ -77,7 +66,7 @@ async fn topics_are_created_listed_and_deleted() {
         &v2("AdminTopic", 3, ""),
     )
     .with_body(bytes::Bytes::from_static(b"before delete"));
-    let sent = c.invoke(&cluster.broker, send, T).await.unwrap();
+    let sent = cluster.call(&c, send).await;
     assert_eq!(sent.response_code(), ResponseCode::SUCCESS);
     assert_eq!(cluster.store.max_offset("AdminTopic", 3), 1);
     let delete = RemotingCommand::request_with_header(
@@ -87,20 +76,15 @@ async fn topics_are_created_listed_and_deleted() {
         },
     );
     assert_eq!(
-        c.invoke(&cluster.broker, delete, T)
-            .await
-            .unwrap()
-            .response_code(),
+        cluster.call(&c, delete).await.response_code(),
         ResponseCode::SUCCESS
     );
-    let all = c
-        .invoke(
-            &cluster.broker,
+    let all = cluster
+        .call(
+            &c,
             RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG),
-            T,
         )
-        .await
-        .unwrap();
+        .await;
     let wrapper: TopicConfigSerializeWrapper = json::from_slice(all.body_bytes()).unwrap();
     assert!(!wrapper.topic_config_table.contains_key("AdminTopic"));
     // Its consume queues went with it (Java's cleanUnusedTopic).
@@ -117,9 +101,7 @@ async fn topics_are_created_listed_and_deleted() {
 async fn stats_groups_and_locks() {
     let cluster = start(|_| {}).await;
     let c = client();
-    c.invoke(&cluster.broker, create_topic("StatsTopic", 2), T)
-        .await
-        .unwrap();
+    cluster.call(&c, create_topic("StatsTopic", 2)).await;
     for q in [0, 0, 0, 1] {
         let req = RemotingCommand::request_with_header(
             RequestCode::SEND_MESSAGE_V2,
@@ -127,10 +109,7 @@ async fn stats_groups_and_locks() {
         )
         .with_body(&b"s"[..]);
         assert_eq!(
-            c.invoke(&cluster.broker, req, T)
-                .await
-                .unwrap()
-                .response_code(),
+            cluster.call(&c, req).await.response_code(),
             ResponseCode::SUCCESS
         );
     }
@@ -140,13 +119,8 @@ async fn stats_groups_and_locks() {
             topic: "StatsTopic".into(),
         },
     );
-    let table: TopicStatsTable = json::from_slice(
-        c.invoke(&cluster.broker, stats, T)
-            .await
-            .unwrap()
-            .body_bytes(),
-    )
-    .unwrap();
+    let table: TopicStatsTable =
+        json::from_slice(cluster.call(&c, stats).await.body_bytes()).unwrap();
     let q0 = MessageQueue::new("StatsTopic", "broker-a", 0);
     assert_eq!(
         (
@@ -163,10 +137,7 @@ async fn stats_groups_and_locks() {
         },
     );
     assert_eq!(
-        c.invoke(&cluster.broker, unknown, T)
-            .await
-            .unwrap()
-            .response_code(),
+        cluster.call(&c, unknown).await.response_code(),
         ResponseCode::TOPIC_NOT_EXIST
     );
 
@@ -180,7 +151,7 @@ async fn stats_groups_and_locks() {
             bname: None,
         },
     );
-    c.invoke(&cluster.broker, commit, T).await.unwrap();
+    cluster.call(&c, commit).await;
     let consume = RemotingCommand::request_with_header(
         RequestCode::GET_CONSUME_STATS,
         &GetConsumeStatsRequestHeader {
@@ -188,7 +159,7 @@ async fn stats_groups_and_locks() {
             topic: None,
         },
     );
-    let body = c.invoke(&cluster.broker, consume, T).await.unwrap();
+    let body = cluster.call(&c, consume).await;
     assert!(String::from_utf8_lossy(body.body_bytes()).contains(r#"{{"brokerName":"broker-a","queueId":0,"topic":"StatsTopic"}:{"brokerOffset":3,"consumerOffset":1,"#));
     let stats: ConsumeStats = json::from_slice(body.body_bytes()).unwrap();
     assert_eq!(stats.total_diff(), (3 - 1) + 1);
@@ -201,20 +172,15 @@ async fn stats_groups_and_locks() {
     let update = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
         .with_body(json::to_vec(&group));
     assert_eq!(
-        c.invoke(&cluster.broker, update, T)
-            .await
-            .unwrap()
-            .response_code(),
+        cluster.call(&c, update).await.response_code(),
         ResponseCode::SUCCESS
     );
-    let all = c
-        .invoke(
-            &cluster.broker,
+    let all = cluster
+        .call(
+            &c,
             RemotingCommand::request(RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG),
-            T,
         )
-        .await
-        .unwrap();
+        .await;
     let wrapper: SubscriptionGroupWrapper = json::from_slice(all.body_bytes()).unwrap();
     assert_eq!(
         wrapper.subscription_group_table["AdminGroup"].retry_max_times,
@@ -230,21 +196,11 @@ async fn stats_groups_and_locks() {
             },
         ))
     };
-    let held: LockBatchResponseBody = json::from_slice(
-        c.invoke(&cluster.broker, lock("c1"), T)
-            .await
-            .unwrap()
-            .body_bytes(),
-    )
-    .unwrap();
+    let held: LockBatchResponseBody =
+        json::from_slice(cluster.call(&c, lock("c1")).await.body_bytes()).unwrap();
     assert_eq!(held.lock_ok_mq_set.len(), 2);
-    let held: LockBatchResponseBody = json::from_slice(
-        c.invoke(&cluster.broker, lock("c2"), T)
-            .await
-            .unwrap()
-            .body_bytes(),
-    )
-    .unwrap();
+    let held: LockBatchResponseBody =
+        json::from_slice(cluster.call(&c, lock("c2")).await.body_bytes()).unwrap();
     assert!(held.lock_ok_mq_set.is_empty(), "held by c1");
     let unlock = RemotingCommand::request(RequestCode::UNLOCK_BATCH_MQ).with_body(json::to_vec(
         &LockBatchRequestBody {
@@ -253,14 +209,9 @@ async fn stats_groups_and_locks() {
             mq_set: vec![q0.clone()],
         },
     ));
-    c.invoke(&cluster.broker, unlock, T).await.unwrap();
-    let held: LockBatchResponseBody = json::from_slice(
-        c.invoke(&cluster.broker, lock("c2"), T)
-            .await
-            .unwrap()
-            .body_bytes(),
-    )
-    .unwrap();
+    cluster.call(&c, unlock).await;
+    let held: LockBatchResponseBody =
+        json::from_slice(cluster.call(&c, lock("c2")).await.body_bytes()).unwrap();
     assert_eq!(held.lock_ok_mq_set, vec![q0]);
 
     let offline = RemotingCommand::request_with_header(
@@ -269,27 +220,20 @@ async fn stats_groups_and_locks() {
             consumer_group: "SG".into(),
         },
     );
-    let resp = c.invoke(&cluster.broker, offline, T).await.unwrap();
+    let resp = cluster.call(&c, offline).await;
     assert_eq!(resp.response_code(), ResponseCode::CONSUMER_NOT_ONLINE);
 
-    let info = c
-        .invoke(
-            &cluster.broker,
+    let info = cluster
+        .call(
+            &c,
             RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO),
-            T,
         )
-        .await
-        .unwrap();
+        .await;
     let kv: KVTable = json::from_slice(info.body_bytes()).unwrap();
     assert_eq!(kv.table["brokerVersionDesc"], "V4_9_8");
-    let config = c
-        .invoke(
-            &cluster.broker,
-            RemotingCommand::request(RequestCode::GET_BROKER_CONFIG),
-            T,
-        )
-        .await
-        .unwrap();
+    let config = cluster
+        .call(&c, RemotingCommand::request(RequestCode::GET_BROKER_CONFIG))
+        .await;
     assert!(String::from_utf8_lossy(config.body_bytes()).contains("brokerName=broker-a"));
     assert!(config.ext("version").unwrap().contains("counter"));
 }

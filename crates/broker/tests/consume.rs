@@ -25,7 +25,7 @@ async fn send(
         &v2(topic, queue_id, props),
     )
     .with_body(body.as_bytes().to_vec());
-    let resp = c.invoke(&cluster.broker, req, T).await.unwrap();
+    let resp = cluster.call(c, req).await;
     assert_eq!(
         resp.response_code(),
         ResponseCode::SUCCESS,
@@ -73,14 +73,9 @@ async fn pulls_return_the_stored_bytes() {
                 .msg_id,
         );
     }
-    let resp = c
-        .invoke(
-            &cluster.broker,
-            pull("G", "PullTopic", 0, 0, SUB, Some("*"), 0),
-            T,
-        )
-        .await
-        .unwrap();
+    let resp = cluster
+        .call(&c, pull("G", "PullTopic", 0, 0, SUB, Some("*"), 0))
+        .await;
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
     assert_eq!(resp.remark.as_deref(), Some("FOUND"));
     let h: PullMessageResponseHeader = resp.decode_header().unwrap();
@@ -105,26 +100,16 @@ async fn pulls_return_the_stored_bytes() {
     );
 
     // Status mapping at the edges.
-    let one = c
-        .invoke(
-            &cluster.broker,
-            pull("G", "PullTopic", 0, 3, SUB, Some("*"), 0),
-            T,
-        )
-        .await
-        .unwrap();
+    let one = cluster
+        .call(&c, pull("G", "PullTopic", 0, 3, SUB, Some("*"), 0))
+        .await;
     assert_eq!(
         (one.response_code(), one.remark.as_deref()),
         (ResponseCode::PULL_NOT_FOUND, Some("OFFSET_OVERFLOW_ONE"))
     );
-    let badly = c
-        .invoke(
-            &cluster.broker,
-            pull("G", "PullTopic", 0, 9, SUB, Some("*"), 0),
-            T,
-        )
-        .await
-        .unwrap();
+    let badly = cluster
+        .call(&c, pull("G", "PullTopic", 0, 9, SUB, Some("*"), 0))
+        .await;
     assert_eq!(badly.response_code(), ResponseCode::PULL_OFFSET_MOVED);
     assert_eq!(
         badly
@@ -150,38 +135,22 @@ async fn pulls_return_the_stored_bytes() {
         event.properties,
         "DELAY\u{1}0\u{2}TAGS\u{1}OFFSET_MOVED_EVENT"
     );
-    let empty = c
-        .invoke(
-            &cluster.broker,
-            pull("G", "PullTopic", 1, 0, SUB, Some("*"), 0),
-            T,
-        )
-        .await
-        .unwrap();
+    let empty = cluster
+        .call(&c, pull("G", "PullTopic", 1, 0, SUB, Some("*"), 0))
+        .await;
     assert_eq!(empty.response_code(), ResponseCode::PULL_NOT_FOUND);
-    let unknown = c
-        .invoke(
-            &cluster.broker,
-            pull("G", "NoTopic", 0, 0, SUB, Some("*"), 0),
-            T,
-        )
-        .await
-        .unwrap();
+    let unknown = cluster
+        .call(&c, pull("G", "NoTopic", 0, 0, SUB, Some("*"), 0))
+        .await;
     assert_eq!(unknown.response_code(), ResponseCode::TOPIC_NOT_EXIST);
-    let bad_queue = c
-        .invoke(
-            &cluster.broker,
-            pull("G", "PullTopic", 77, 0, SUB, Some("*"), 0),
-            T,
-        )
-        .await
-        .unwrap();
+    let bad_queue = cluster
+        .call(&c, pull("G", "PullTopic", 77, 0, SUB, Some("*"), 0))
+        .await;
     assert_eq!(bad_queue.response_code(), ResponseCode::SYSTEM_ERROR);
     // Without a subscription in the request, the heartbeat's is needed.
-    let no_sub = c
-        .invoke(&cluster.broker, pull("G", "PullTopic", 0, 0, 0, None, 0), T)
-        .await
-        .unwrap();
+    let no_sub = cluster
+        .call(&c, pull("G", "PullTopic", 0, 0, 0, None, 0))
+        .await;
     assert_eq!(no_sub.response_code(), ResponseCode::SUBSCRIPTION_NOT_EXIST);
 }
 
@@ -201,14 +170,9 @@ async fn tag_filtering_by_hash() {
         )
         .await;
     }
-    let resp = c
-        .invoke(
-            &cluster.broker,
-            pull("G", "Tagged", 0, 0, SUB, Some("TagB || TagC"), 0),
-            T,
-        )
-        .await
-        .unwrap();
+    let resp = cluster
+        .call(&c, pull("G", "Tagged", 0, 0, SUB, Some("TagB || TagC"), 0))
+        .await;
     let records =
         ferrocket_common::record::MessageRecord::decode_all(resp.body.as_ref().unwrap(), true)
             .unwrap();
@@ -221,14 +185,9 @@ async fn tag_filtering_by_hash() {
         6
     );
     // Everything filtered: retry at once from where the scan ended.
-    let none = c
-        .invoke(
-            &cluster.broker,
-            pull("G", "Tagged", 0, 0, SUB, Some("TagZ"), 0),
-            T,
-        )
-        .await
-        .unwrap();
+    let none = cluster
+        .call(&c, pull("G", "Tagged", 0, 0, SUB, Some("TagZ"), 0))
+        .await;
     assert_eq!(none.response_code(), ResponseCode::PULL_RETRY_IMMEDIATELY);
     assert_eq!(none.remark.as_deref(), Some("NO_MATCHED_MESSAGE"));
     assert_eq!(
@@ -247,14 +206,9 @@ async fn long_polling_answers_on_arrival_and_at_the_hold_time() {
 
     // Nothing arrives: answered after the hold time, PULL_NOT_FOUND.
     let started = Instant::now();
-    let resp = c
-        .invoke(
-            &cluster.broker,
-            pull("G", "Poll", 0, 1, SUB | SUSPEND, Some("*"), 600),
-            T,
-        )
-        .await
-        .unwrap();
+    let resp = cluster
+        .call(&c, pull("G", "Poll", 0, 1, SUB | SUSPEND, Some("*"), 600))
+        .await;
     let held = started.elapsed();
     assert_eq!(resp.response_code(), ResponseCode::PULL_NOT_FOUND);
     assert!(
@@ -332,35 +286,19 @@ async fn offsets_and_lookups() {
     };
     let offset_of = |r: RemotingCommand| r.decode_header::<OffsetResponseHeader>().unwrap().offset;
     assert_eq!(
-        offset_of(
-            c.invoke(&cluster.broker, queue(RequestCode::GET_MAX_OFFSET), T)
-                .await
-                .unwrap()
-        ),
+        offset_of(cluster.call(&c, queue(RequestCode::GET_MAX_OFFSET)).await),
         5
     );
     assert_eq!(
-        offset_of(
-            c.invoke(&cluster.broker, queue(RequestCode::GET_MIN_OFFSET), T)
-                .await
-                .unwrap()
-        ),
+        offset_of(cluster.call(&c, queue(RequestCode::GET_MIN_OFFSET)).await),
         0
     );
     let mut search = queue(RequestCode::SEARCH_OFFSET_BY_TIMESTAMP);
     search.ext_mut().push("timestamp", stamps[3].to_string());
-    assert_eq!(
-        offset_of(c.invoke(&cluster.broker, search, T).await.unwrap()),
-        3
-    );
-    let earliest = c
-        .invoke(
-            &cluster.broker,
-            queue(RequestCode::GET_EARLIEST_MSG_STORETIME),
-            T,
-        )
-        .await
-        .unwrap();
+    assert_eq!(offset_of(cluster.call(&c, search).await), 3);
+    let earliest = cluster
+        .call(&c, queue(RequestCode::GET_EARLIEST_MSG_STORETIME))
+        .await;
     assert_eq!(
         earliest
             .decode_header::<GetEarliestMsgStoretimeResponseHeader>()
@@ -381,10 +319,7 @@ async fn offsets_and_lookups() {
             },
         )
     };
-    assert_eq!(
-        offset_of(c.invoke(&cluster.broker, query(), T).await.unwrap()),
-        0
-    );
+    assert_eq!(offset_of(cluster.call(&c, query()).await), 0);
     let update = |offset: i64| {
         RemotingCommand::request_with_header(
             RequestCode::UPDATE_CONSUMER_OFFSET,
@@ -397,18 +332,15 @@ async fn offsets_and_lookups() {
             },
         )
     };
-    let resp = c.invoke(&cluster.broker, update(2), T).await.unwrap();
+    let resp = cluster.call(&c, update(2)).await;
     assert!(
         resp.ext_fields.as_ref().is_some_and(|e| e.is_empty()),
         "extFields {{}} as Java"
     );
-    assert_eq!(
-        offset_of(c.invoke(&cluster.broker, query(), T).await.unwrap()),
-        2
-    );
+    assert_eq!(offset_of(cluster.call(&c, query()).await), 2);
     c.invoke_oneway(&cluster.broker, update(3)).await.unwrap();
     let deadline = Instant::now() + T;
-    while offset_of(c.invoke(&cluster.broker, query(), T).await.unwrap()) != 3 {
+    while offset_of(cluster.call(&c, query()).await) != 3 {
         assert!(Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -422,11 +354,8 @@ async fn offsets_and_lookups() {
         0,
     );
     with_commit.ext_mut().insert("commitOffset", "4");
-    c.invoke(&cluster.broker, with_commit, T).await.unwrap();
-    assert_eq!(
-        offset_of(c.invoke(&cluster.broker, query(), T).await.unwrap()),
-        4
-    );
+    cluster.call(&c, with_commit).await;
+    assert_eq!(offset_of(cluster.call(&c, query()).await), 4);
 
     // Lookups by offset id and by key.
     let last = last.unwrap();
@@ -437,7 +366,7 @@ async fn offsets_and_lookups() {
             offset: id.commit_log_offset,
         },
     );
-    let resp = c.invoke(&cluster.broker, view, T).await.unwrap();
+    let resp = cluster.call(&c, view).await;
     let record = ferrocket_common::record::RecordView::decode(resp.body_bytes(), true).unwrap();
     assert_eq!(record.body, b"m4");
     let missing = RemotingCommand::request_with_header(
@@ -445,10 +374,7 @@ async fn offsets_and_lookups() {
         &ViewMessageRequestHeader { offset: 1 << 40 },
     );
     assert_eq!(
-        c.invoke(&cluster.broker, missing, T)
-            .await
-            .unwrap()
-            .response_code(),
+        cluster.call(&c, missing).await.response_code(),
         ResponseCode::SYSTEM_ERROR
     );
 
@@ -468,10 +394,7 @@ async fn offsets_and_lookups() {
     };
     let deadline = Instant::now() + T;
     let found = loop {
-        let resp = c
-            .invoke(&cluster.broker, query_key("key-2"), T)
-            .await
-            .unwrap();
+        let resp = cluster.call(&c, query_key("key-2")).await;
         if resp.response_code() == ResponseCode::SUCCESS {
             break resp;
         }
@@ -482,10 +405,7 @@ async fn offsets_and_lookups() {
         ferrocket_common::record::MessageRecord::decode_all(found.body.as_ref().unwrap(), true)
             .unwrap();
     assert_eq!(&records[0].body[..], b"m2");
-    let none = c
-        .invoke(&cluster.broker, query_key("no-such-key"), T)
-        .await
-        .unwrap();
+    let none = cluster.call(&c, query_key("no-such-key")).await;
     assert_eq!(none.response_code(), ResponseCode::QUERY_NOT_FOUND);
     assert_eq!(
         none.remark.as_deref(),
@@ -576,10 +496,7 @@ async fn heartbeats_register_consumers_and_notify_changes() {
     let c = client();
     send(&c, &cluster, "Hb", 0, "a", "TAGS\u{1}TagA").await;
     send(&c, &cluster, "Hb", 0, "b", "TAGS\u{1}TagB").await;
-    let resp = c
-        .invoke(&cluster.broker, pull("CG1", "Hb", 0, 0, 0, None, 0), T)
-        .await
-        .unwrap();
+    let resp = cluster.call(&c, pull("CG1", "Hb", 0, 0, 0, None, 0)).await;
     let records =
         ferrocket_common::record::MessageRecord::decode_all(resp.body.as_ref().unwrap(), true)
             .unwrap();
@@ -603,7 +520,7 @@ async fn heartbeats_register_consumers_and_notify_changes() {
             consumer_group: "Nobody".into(),
         },
     );
-    let resp = c.invoke(&cluster.broker, none, T).await.unwrap();
+    let resp = cluster.call(&c, none).await;
     assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
     assert_eq!(
         resp.remark.as_deref(),

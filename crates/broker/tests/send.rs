@@ -28,7 +28,7 @@ async fn broker_registers_and_auto_creates_topics_on_send() {
         &v2("NewTopic", 2, props),
     )
     .with_body(&b"hello"[..]);
-    let resp = c.invoke(&cluster.broker, req, T).await.unwrap();
+    let resp = cluster.call(&c, req).await;
     assert_eq!(
         resp.response_code(),
         ResponseCode::SUCCESS,
@@ -65,12 +65,7 @@ async fn broker_registers_and_auto_creates_topics_on_send() {
     let req =
         RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &v2("NewTopic", -1, ""))
             .with_body(&b"x"[..]);
-    let h: SendMessageResponseHeader = c
-        .invoke(&cluster.broker, req, T)
-        .await
-        .unwrap()
-        .decode_header()
-        .unwrap();
+    let h: SendMessageResponseHeader = cluster.call(&c, req).await.decode_header().unwrap();
     assert!((0..4).contains(&h.queue_id));
 }
 
@@ -84,7 +79,7 @@ async fn v1_binary_header_and_batch_sends() {
     )
     .with_body(&b"v1 body"[..]);
     req.serialize_type = SerializeType::RocketMq;
-    let resp = c.invoke(&cluster.broker, req, T).await.unwrap();
+    let resp = cluster.call(&c, req).await;
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
     assert_eq!(resp.serialize_type, SerializeType::RocketMq);
     let h: SendMessageResponseHeader = resp.decode_header().unwrap();
@@ -110,7 +105,7 @@ async fn v1_binary_header_and_batch_sends() {
     header.m = Some(true);
     let req = RemotingCommand::request_with_header(RequestCode::SEND_BATCH_MESSAGE, &header)
         .with_body(batch::encode(&views).unwrap());
-    let resp = c.invoke(&cluster.broker, req, T).await.unwrap();
+    let resp = cluster.call(&c, req).await;
     assert_eq!(
         resp.response_code(),
         ResponseCode::SUCCESS,
@@ -141,10 +136,7 @@ async fn bad_sends_get_the_java_answers() {
         RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &h).with_body(body)
     };
 
-    let resp = c
-        .invoke(&cluster.broker, send(v2("bad topic!", 0, ""), b"x"), T)
-        .await
-        .unwrap();
+    let resp = cluster.call(&c, send(v2("bad topic!", 0, ""), b"x")).await;
     assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
     assert_eq!(
         resp.remark.as_deref(),
@@ -152,14 +144,9 @@ async fn bad_sends_get_the_java_answers() {
     );
     assert_eq!(resp.ext("MSG_REGION"), Some("DefaultRegion"));
 
-    let resp = c
-        .invoke(
-            &cluster.broker,
-            send(v2("SCHEDULE_TOPIC_XXXX", 0, ""), b"x"),
-            T,
-        )
-        .await
-        .unwrap();
+    let resp = cluster
+        .call(&c, send(v2("SCHEDULE_TOPIC_XXXX", 0, ""), b"x"))
+        .await;
     assert_eq!(resp.response_code(), ResponseCode::NO_PERMISSION);
     assert_eq!(
         resp.remark.as_deref(),
@@ -168,20 +155,14 @@ async fn bad_sends_get_the_java_answers() {
 
     let mut no_template = v2("Unknown", 0, "");
     no_template.c = "NoSuchTemplate".into();
-    let resp = c
-        .invoke(&cluster.broker, send(no_template, b"x"), T)
-        .await
-        .unwrap();
+    let resp = cluster.call(&c, send(no_template, b"x")).await;
     assert_eq!(resp.response_code(), ResponseCode::TOPIC_NOT_EXIST);
     assert!(resp
         .remark
         .unwrap()
         .starts_with("topic[Unknown] not exist, apply first please!"));
 
-    let resp = c
-        .invoke(&cluster.broker, send(v2("Big", 0, ""), &[7u8; 2000]), T)
-        .await
-        .unwrap();
+    let resp = cluster.call(&c, send(v2("Big", 0, ""), &[7u8; 2000])).await;
     assert_eq!(resp.response_code(), ResponseCode::MESSAGE_ILLEGAL);
     assert_eq!(
         resp.remark.as_deref(),
@@ -189,10 +170,7 @@ async fn bad_sends_get_the_java_answers() {
     );
     assert!(resp.ext("msgId").is_none());
 
-    let resp = c
-        .invoke(&cluster.broker, send(v2("Q", 99, ""), b"x"), T)
-        .await
-        .unwrap();
+    let resp = cluster.call(&c, send(v2("Q", 99, ""), b"x")).await;
     assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
     assert!(resp
         .remark
@@ -201,15 +179,12 @@ async fn bad_sends_get_the_java_answers() {
 
     let mut missing = RemotingCommand::request(RequestCode::SEND_MESSAGE_V2);
     missing.ext_mut().push("a", "PG");
-    let resp = c.invoke(&cluster.broker, missing, T).await.unwrap();
+    let resp = cluster.call(&c, missing).await;
     assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
     assert_eq!(resp.remark.as_deref(), Some("the custom field <b> is null"));
 
     // Retry topics are created on demand with one queue.
-    let resp = c
-        .invoke(&cluster.broker, send(v2("%RETRY%G1", 0, ""), b"r"), T)
-        .await
-        .unwrap();
+    let resp = cluster.call(&c, send(v2("%RETRY%G1", 0, ""), b"r")).await;
     assert_eq!(
         resp.response_code(),
         ResponseCode::SUCCESS,
@@ -225,7 +200,7 @@ async fn auto_create_off_means_topic_not_exist() {
     let req =
         RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &v2("Fresh", 0, ""))
             .with_body(&b"x"[..]);
-    let resp = c.invoke(&cluster.broker, req, T).await.unwrap();
+    let resp = cluster.call(&c, req).await;
     assert_eq!(resp.response_code(), ResponseCode::TOPIC_NOT_EXIST);
     assert_eq!(
         route(&c, &cluster, "TBW102").await.response_code(),

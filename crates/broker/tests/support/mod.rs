@@ -89,6 +89,13 @@ pub async fn start(tweak: impl FnOnce(&mut BrokerConfig)) -> Cluster {
     }
 }
 
+impl Cluster {
+    /// `req` sent to the broker through `c`, answered within [`T`].
+    pub async fn call(&self, c: &RemotingClient, req: RemotingCommand) -> RemotingCommand {
+        c.invoke(&self.broker, req, T).await.unwrap()
+    }
+}
+
 pub fn client() -> RemotingClient {
     RemotingClient::new(ClientConfig::default(), Router::new())
 }
