@@ -7,21 +7,30 @@ use crate::long_poll::PullHolds;
 use crate::offsets::ConsumerOffsets;
 use crate::topic_config::TopicConfigManager;
 use ferrocket_common::crc;
-use ferrocket_protocol::body::RegisterBrokerBody;
+use ferrocket_protocol::body::{DataVersion, RegisterBrokerBody};
 use ferrocket_protocol::header::{RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader};
 use ferrocket_protocol::json;
 use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferrocket_remoting::{Channel, ClientConfig, RemotingClient, Router};
 use ferrocket_store::MessageStore;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Everything the handlers share.
 #[derive(Debug)]
 pub struct Broker {
-    pub config: BrokerConfig,
+    /// The configuration the broker started with: its name, cluster, id, addresses and store
+    /// location come from here, so UPDATE_BROKER_CONFIG changes to them apply after a restart.
+    pub boot_config: BrokerConfig,
+    /// The current configuration: UPDATE_BROKER_CONFIG replaces it whole; handlers read live
+    /// values (permission, trace switch, region, size limit) from it.
+    config: RwLock<Arc<BrokerConfig>>,
+    /// The configuration's own version (`Configuration.dataVersion`), bumped by each update.
+    config_version: Mutex<DataVersion>,
+    /// `brokerIP1:listenPort` parsed once; `None` when it is not a socket address.
+    store_host: Option<std::net::SocketAddr>,
     pub store: Arc<MessageStore>,
     pub topics: TopicConfigManager,
     pub offsets: ConsumerOffsets,
@@ -44,10 +53,59 @@ impl Broker {
     /// The address stored in every record and offset message id: `brokerIP1:listenPort`, or
     /// the local end of `channel` when that does not parse.
     pub fn store_host(&self, channel: &Channel) -> std::net::SocketAddr {
-        self.config
-            .broker_addr()
-            .parse()
-            .unwrap_or_else(|_| channel.local_addr())
+        self.store_host.unwrap_or_else(|| channel.local_addr())
+    }
+
+    /// The current configuration.
+    pub fn config(&self) -> Arc<BrokerConfig> {
+        self.config.read().expect("config lock").clone()
+    }
+
+    /// The version GET_BROKER_CONFIG reports.
+    pub fn config_version(&self) -> DataVersion {
+        *self.config_version.lock().expect("config version lock")
+    }
+
+    /// UPDATE_BROKER_CONFIG: applies `settings` to the current configuration (all or none),
+    /// hands the store its live settings, bumps the version and rewrites the config file.
+    /// A `brokerPermission` change also bumps the topics' version and re-registers at once,
+    /// so name servers route by the new permission.
+    pub async fn update_config(
+        self: &Arc<Self>,
+        settings: &[(String, String)],
+    ) -> Result<(), crate::config::ConfigError> {
+        let next = {
+            let mut current = self.config.write().expect("config lock");
+            let (next, ignored) = current.updated(settings)?;
+            if !ignored.is_empty() {
+                tracing::warn!(?ignored, "UPDATE_BROKER_CONFIG: unknown keys ignored");
+            }
+            let next = Arc::new(next);
+            *current = next.clone();
+            self.config_version
+                .lock()
+                .expect("config version lock")
+                .next_version();
+            next
+        };
+        tracing::info!(?settings, "broker config updated");
+        self.store.apply_live_settings(&next.store);
+        let path = next.config_file_path();
+        let text = next.persisted_properties();
+        let written = tokio::task::spawn_blocking(move || {
+            crate::config_file::write_text(&path, text.as_bytes())
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("could not write the broker config file: {e}"),
+            Err(e) => tracing::warn!("broker config write task failed: {e}"),
+        }
+        if settings.iter().any(|(k, _)| k == "brokerPermission") {
+            self.topics.next_data_version();
+            self.registration_needed();
+        }
+        Ok(())
     }
 
     /// `holds` must be the one the store's arrival hook feeds (see [`crate::open_store`]).
@@ -63,7 +121,10 @@ impl Broker {
         let offsets = ConsumerOffsets::load(&config.store.root_dir);
         let groups = SubscriptionGroups::load(&config.store.root_dir);
         Arc::new(Broker {
-            config,
+            store_host: config.broker_addr().parse().ok(),
+            config: RwLock::new(Arc::new(config.clone())),
+            config_version: Mutex::new(DataVersion::now()),
+            boot_config: config,
             store,
             topics,
             offsets,
@@ -206,6 +267,13 @@ impl Broker {
         if with_pull {
             router = router.route(RequestCode::PULL_MESSAGE, pull);
         }
+        let me = self.clone();
+        router = router.route(
+            RequestCode::UPDATE_BROKER_CONFIG,
+            move |_: Channel, request: RemotingCommand| {
+                handlers::admin::update_broker_config(me.clone(), request)
+            },
+        );
         for (code, handler) in sync_handlers {
             let me = self.clone();
             router = router.route(code, move |channel: Channel, request: RemotingCommand| {
@@ -278,15 +346,15 @@ impl Broker {
             filter_server_list: Vec::new(),
             topic_config_serialize_wrapper: self
                 .topics
-                .with_broker_permission(self.config.broker_permission),
+                .with_broker_permission(self.config().broker_permission),
         };
         let bytes = json::to_vec(&body);
         let header = RegisterBrokerRequestHeader {
-            broker_name: self.config.broker_name.clone(),
-            broker_addr: self.config.broker_addr(),
-            cluster_name: self.config.cluster_name.clone(),
-            ha_server_addr: self.config.ha_addr(),
-            broker_id: self.config.broker_id,
+            broker_name: self.boot_config.broker_name.clone(),
+            broker_addr: self.boot_config.broker_addr(),
+            cluster_name: self.boot_config.cluster_name.clone(),
+            ha_server_addr: self.boot_config.ha_addr(),
+            broker_id: self.boot_config.broker_id,
             compressed: Some(false),
             body_crc32: Some(crc::body_crc(&bytes)),
         };
@@ -296,7 +364,7 @@ impl Broker {
     /// Registers with every name server in parallel; failures are logged, not fatal.
     pub async fn register_all(self: &Arc<Self>) {
         let mut calls = tokio::task::JoinSet::new();
-        for addr in self.config.namesrv_addrs() {
+        for addr in self.boot_config.namesrv_addrs() {
             let request = self.register_request();
             let client = self.namesrv_client.clone();
             calls.spawn(async move {
@@ -312,7 +380,7 @@ impl Broker {
 
     /// Registers now, every `registerNameServerPeriod`, and whenever a topic changes.
     pub async fn registration_loop(self: Arc<Self>) {
-        let mut tick = tokio::time::interval(self.config.register_period);
+        let mut tick = tokio::time::interval(self.boot_config.register_period);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -324,12 +392,12 @@ impl Broker {
 
     /// UNREGISTER_BROKER to every name server (clean shutdown).
     pub async fn unregister_all(&self) {
-        for addr in self.config.namesrv_addrs() {
+        for addr in self.boot_config.namesrv_addrs() {
             let header = UnRegisterBrokerRequestHeader {
-                broker_name: self.config.broker_name.clone(),
-                broker_addr: self.config.broker_addr(),
-                cluster_name: self.config.cluster_name.clone(),
-                broker_id: self.config.broker_id,
+                broker_name: self.boot_config.broker_name.clone(),
+                broker_addr: self.boot_config.broker_addr(),
+                cluster_name: self.boot_config.cluster_name.clone(),
+                broker_id: self.boot_config.broker_id,
             };
             let request =
                 RemotingCommand::request_with_header(RequestCode::UNREGISTER_BROKER, &header);

@@ -4,6 +4,7 @@
 use ferrocket_protocol::body::perm;
 use ferrocket_store::StoreConfig;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -36,9 +37,15 @@ pub struct BrokerConfig {
     /// `clusterTopicEnable` / `brokerTopicEnable`.
     pub cluster_topic_enable: bool,
     pub broker_topic_enable: bool,
+    /// `configBlackList`: `;`-separated keys UPDATE_BROKER_CONFIG refuses, on top of
+    /// `brokerConfigPath`, `rocketmqHome` and `configBlackList` itself.
+    pub config_black_list: String,
     /// The store's settings (`storePathRootDir`, `flushDiskType`, …).
     pub store: StoreConfig,
-    /// Every `key=value` seen, for GET_BROKER_CONFIG.
+    /// The file the settings came from (`mqbroker -c`); UPDATE_BROKER_CONFIG rewrites it, as
+    /// Java rewrites its `brokerConfigPath`. Without one, `<storePathRootDir>/config/broker.properties`.
+    pub config_file: Option<PathBuf>,
+    /// Every `key=value` set (from the file, then by UPDATE_BROKER_CONFIG): what is persisted.
     pub properties: BTreeMap<String, String>,
 }
 
@@ -59,7 +66,9 @@ impl Default for BrokerConfig {
             register_period: Duration::from_secs(30),
             cluster_topic_enable: true,
             broker_topic_enable: true,
+            config_black_list: "configBlackList;brokerConfigPath".into(),
             store: StoreConfig::default(),
+            config_file: None,
             properties: BTreeMap::new(),
         }
     }
@@ -171,6 +180,10 @@ impl BrokerConfig {
                 self.broker_topic_enable = boolean()?;
                 true
             }
+            "configBlackList" => {
+                self.config_black_list = value.to_owned();
+                true
+            }
             _ => self
                 .store
                 .set(key, value)
@@ -178,6 +191,86 @@ impl BrokerConfig {
         };
         self.properties.insert(key.to_owned(), value.to_owned());
         Ok(known)
+    }
+
+    /// True for a key UPDATE_BROKER_CONFIG must refuse (`AdminBrokerProcessor.configBlackList`).
+    pub fn is_black_listed(&self, key: &str) -> bool {
+        ["brokerConfigPath", "rocketmqHome", "configBlackList"].contains(&key)
+            || self.config_black_list.split(';').any(|k| k.trim() == key)
+    }
+
+    /// This config with `settings` applied, as UPDATE_BROKER_CONFIG does: every value is
+    /// checked first, so a bad one changes nothing; keys the broker does not know are ignored
+    /// (Java only updates keys that exist) and returned.
+    pub fn updated(
+        &self,
+        settings: &[(String, String)],
+    ) -> Result<(BrokerConfig, Vec<String>), ConfigError> {
+        let mut next = self.clone();
+        let mut ignored = Vec::new();
+        for (key, value) in settings {
+            let previous = next.properties.get(key).cloned();
+            if !next.set(key, value)? {
+                match previous {
+                    Some(v) => next.properties.insert(key.clone(), v),
+                    None => next.properties.remove(key),
+                };
+                ignored.push(key.clone());
+            }
+        }
+        Ok((next, ignored))
+    }
+
+    /// Every setting with its current value under the Java key names (GET_BROKER_CONFIG), and
+    /// any other key the file held.
+    pub fn to_properties(&self) -> String {
+        let mut all = self.properties.clone();
+        let mut put = |k: &str, v: String| {
+            all.insert(k.to_owned(), v);
+        };
+        put("brokerClusterName", self.cluster_name.clone());
+        put("brokerName", self.broker_name.clone());
+        put("brokerId", self.broker_id.to_string());
+        put("brokerIP1", self.broker_ip.clone());
+        put("listenPort", self.listen_port.to_string());
+        put("namesrvAddr", self.namesrv_addr.clone().unwrap_or_default());
+        put(
+            "autoCreateTopicEnable",
+            self.auto_create_topic_enable.to_string(),
+        );
+        put(
+            "defaultTopicQueueNums",
+            self.default_topic_queue_nums.to_string(),
+        );
+        put("brokerPermission", self.broker_permission.to_string());
+        put("regionId", self.region_id.clone());
+        put("traceOn", self.trace_on.to_string());
+        put(
+            "registerNameServerPeriod",
+            self.register_period.as_millis().to_string(),
+        );
+        put("clusterTopicEnable", self.cluster_topic_enable.to_string());
+        put("brokerTopicEnable", self.broker_topic_enable.to_string());
+        put("configBlackList", self.config_black_list.clone());
+        for (k, v) in self.store.to_properties() {
+            put(k, v);
+        }
+        ferrocket_common::config_text::write(&all)
+    }
+
+    /// The file UPDATE_BROKER_CONFIG writes.
+    pub fn config_file_path(&self) -> PathBuf {
+        self.config_file
+            .clone()
+            .unwrap_or_else(|| self.store.root_dir.join("config").join("broker.properties"))
+    }
+
+    /// The settings that were set (not the defaults), as written to [`config_file_path`]:
+    /// read back at the next start, they give the same config.
+    ///
+    /// [`config_file_path`]: Self::config_file_path
+    pub fn persisted_properties(&self) -> String {
+        ferrocket_common::config_text::write(&self.properties)
     }
 
     /// The name-server addresses, split on `;`.
@@ -213,5 +306,66 @@ mod tests {
         assert!(err.to_string().contains("listenPort"));
         assert!(c.set("brokerIP1", "not-an-ip").is_err());
         assert_eq!(c.broker_addr(), "127.0.0.1:10911");
+    }
+
+    fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn updates_apply_whole_or_not_at_all() {
+        let mut c = BrokerConfig::default();
+        c.set("brokerName", "broker-b").unwrap();
+        let (next, ignored) = c
+            .updated(&settings(&[
+                ("brokerPermission", "4"),
+                ("noSuchKey", "1"),
+                ("maxMessageSize", "1024"),
+            ]))
+            .unwrap();
+        assert_eq!(next.broker_permission, 4);
+        assert_eq!(next.store.max_message_bytes, 1024);
+        assert_eq!(ignored, vec!["noSuchKey"]);
+        assert_eq!(
+            next.persisted_properties(),
+            "brokerName=broker-b\nbrokerPermission=4\nmaxMessageSize=1024\n"
+        );
+        let err = c
+            .updated(&settings(&[("traceOn", "false"), ("listenPort", "x")]))
+            .unwrap_err();
+        assert_eq!(err.key, "listenPort");
+        assert!(c.trace_on, "the original is untouched");
+    }
+
+    #[test]
+    fn black_list_has_java_defaults_and_the_configured_keys() {
+        let mut c = BrokerConfig::default();
+        for key in ["brokerConfigPath", "rocketmqHome", "configBlackList"] {
+            assert!(c.is_black_listed(key), "{key}");
+        }
+        assert!(!c.is_black_listed("brokerPermission"));
+        c.set("configBlackList", "brokerPermission;listenPort")
+            .unwrap();
+        assert!(c.is_black_listed("listenPort"));
+        assert!(c.is_black_listed("brokerPermission"));
+        assert!(c.is_black_listed("configBlackList"));
+    }
+
+    #[test]
+    fn every_shown_setting_reads_back() {
+        let mut c = BrokerConfig::default();
+        c.set("namesrvAddr", "127.0.0.1:9876").unwrap();
+        c.set("deleteWhen", "03;15").unwrap();
+        let text = c.to_properties();
+        let mut back = BrokerConfig::default();
+        for line in text.lines() {
+            let (k, v) = line.split_once('=').unwrap();
+            assert_eq!(back.set(k, v), Ok(true), "{line}");
+        }
+        back.properties = c.properties.clone();
+        assert_eq!(back, c);
     }
 }

@@ -13,11 +13,16 @@ fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
 
 /// Writes `value` to `path` durably, keeping the previous version as `.bak`.
 pub fn persist(path: &Path, value: &impl ToJson) -> io::Result<()> {
+    write_text(path, &json::to_vec(value))
+}
+
+/// Writes `bytes` to `path` durably with the tmp/bak scheme.
+pub fn write_text(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let tmp = with_suffix(path, ".tmp");
-    std::fs::write(&tmp, json::to_vec(value))?;
+    std::fs::write(&tmp, bytes)?;
     std::fs::File::open(&tmp)?.sync_all()?;
     if path.exists() {
         std::fs::copy(path, with_suffix(path, ".bak"))?;

@@ -85,7 +85,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, broker = %broker.config.broker_addr(), "broker listening");
+        tracing::info!(%addr, broker = %broker.boot_config.broker_addr(), "broker listening");
     }
     let registration = tokio::spawn(broker.clone().registration_loop());
     let housekeeping = tokio::spawn(broker.clone().housekeeping_loop());

@@ -192,6 +192,16 @@ impl TopicConfigManager {
         config_file::persist(&self.path, &*self.state.lock().expect("topics lock"))
     }
 
+    /// Bumps the version without a change to the table (Java does this when the broker's
+    /// permission changes, so name servers take the next registration).
+    pub fn next_data_version(&self) {
+        self.state
+            .lock()
+            .expect("topics lock")
+            .data_version
+            .next_version();
+    }
+
     pub fn data_version(&self) -> DataVersion {
         self.state.lock().expect("topics lock").data_version
     }

@@ -237,3 +237,129 @@ async fn stats_groups_and_locks() {
     assert!(String::from_utf8_lossy(config.body_bytes()).contains("brokerName=broker-a"));
     assert!(config.ext("version").unwrap().contains("counter"));
 }
+
+fn update_config(text: &str) -> RemotingCommand {
+    RemotingCommand::request(RequestCode::UPDATE_BROKER_CONFIG)
+        .with_body(bytes::Bytes::copy_from_slice(text.as_bytes()))
+}
+
+/// GET_BROKER_CONFIG: the properties text and the config version's counter.
+async fn broker_config(cluster: &Cluster, c: &ferrocket_remoting::RemotingClient) -> (String, i64) {
+    let resp = cluster
+        .call(c, RemotingCommand::request(RequestCode::GET_BROKER_CONFIG))
+        .await;
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    let version: DataVersion = json::from_slice(resp.ext("version").unwrap().as_bytes()).unwrap();
+    (
+        String::from_utf8(resp.body_bytes().to_vec()).unwrap(),
+        version.counter,
+    )
+}
+
+fn send_v2(topic: &str, body: &'static [u8]) -> RemotingCommand {
+    RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &v2(topic, 0, ""))
+        .with_body(bytes::Bytes::from_static(body))
+}
+
+#[tokio::test]
+async fn broker_config_updates_apply_live_and_persist() {
+    let cluster = start(|_| {}).await;
+    let c = client();
+    let (text, first_version) = broker_config(&cluster, &c).await;
+    assert!(text.lines().any(|l| l == "brokerPermission=6"), "{text}");
+    assert!(text.lines().any(|l| l == "maxMessageSize=4194304"));
+    assert_eq!(
+        cluster
+            .call(&c, create_topic("LiveCfg", 2))
+            .await
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    assert_eq!(
+        wait_for_route(&c, &cluster, "LiveCfg").await.queue_datas[0].perm,
+        6
+    );
+
+    // Read-only, without the trace switch, small messages: all at once.
+    let resp = cluster
+        .call(
+            &c,
+            update_config("brokerPermission=4\ntraceOn=false\nmaxMessageSize=100\n"),
+        )
+        .await;
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    let (text, version) = broker_config(&cluster, &c).await;
+    assert_eq!(version, first_version + 1);
+    for line in ["brokerPermission=4", "traceOn=false", "maxMessageSize=100"] {
+        assert!(text.lines().any(|l| l == line), "{line} in {text}");
+    }
+    let refused = cluster.call(&c, send_v2("LiveCfg", b"hello")).await;
+    assert_eq!(refused.response_code(), ResponseCode::NO_PERMISSION);
+    assert_eq!(refused.ext("TRACE_ON"), Some("false"));
+    // The broker re-registered at once: name servers now route it read-only.
+    let deadline = std::time::Instant::now() + T;
+    while wait_for_route(&c, &cluster, "LiveCfg").await.queue_datas[0].perm != 4 {
+        assert!(std::time::Instant::now() < deadline, "route still writable");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    assert_eq!(
+        cluster
+            .call(&c, update_config("brokerPermission=6"))
+            .await
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    let too_big = cluster.call(&c, send_v2("LiveCfg", &[b'x'; 101])).await;
+    assert_eq!(too_big.response_code(), ResponseCode::MESSAGE_ILLEGAL);
+    let sent = cluster.call(&c, send_v2("LiveCfg", b"fits")).await;
+    assert_eq!(sent.response_code(), ResponseCode::SUCCESS);
+
+    // Black-listed keys and bad values change nothing.
+    for body in [
+        "brokerConfigPath=/tmp/elsewhere",
+        "configBlackList=",
+        "rocketmqHome=/opt",
+    ] {
+        let resp = cluster.call(&c, update_config(body)).await;
+        assert_eq!(resp.response_code(), ResponseCode::NO_PERMISSION, "{body}");
+        assert_eq!(
+            resp.remark.as_deref(),
+            Some("Can not update config in black list.")
+        );
+    }
+    let bad = cluster
+        .call(&c, update_config("traceOn=true\nlistenPort=eleven"))
+        .await;
+    assert_eq!(bad.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(bad.remark.as_deref().unwrap().contains("listenPort"));
+    let (text, version) = broker_config(&cluster, &c).await;
+    assert_eq!(version, first_version + 2);
+    assert!(text.lines().any(|l| l == "traceOn=false"));
+    // No body: nothing to do.
+    let empty = RemotingCommand::request(RequestCode::UPDATE_BROKER_CONFIG);
+    assert_eq!(
+        cluster.call(&c, empty).await.response_code(),
+        ResponseCode::SUCCESS
+    );
+
+    // Persisted where a restart reads it back.
+    let file = cluster
+        .store
+        .root_dir()
+        .join("config")
+        .join("broker.properties");
+    let saved = std::fs::read_to_string(file).unwrap();
+    let mut reread = ferrocket_broker::BrokerConfig::default();
+    for (k, v) in ferrocket_common::config_text::parse(&saved) {
+        assert_eq!(reread.set(&k, &v), Ok(true), "{k}={v}");
+    }
+    assert_eq!(
+        (
+            reread.broker_permission,
+            reread.trace_on,
+            reread.store.max_message_bytes
+        ),
+        (6, false, 100)
+    );
+}

@@ -47,7 +47,7 @@ pub fn load_properties_file<E: std::fmt::Display>(
 ) -> Result<(), String> {
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("{command}: cannot read {path}: {e}"))?;
-    for (key, value) in ferrocket_namesrv::config::parse_properties(&text) {
+    for (key, value) in ferrocket_common::config_text::parse(&text) {
         match apply(&key, &value) {
             Ok(true) => {}
             Ok(false) => {

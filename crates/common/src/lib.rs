@@ -3,7 +3,8 @@
 //! This crate owns what a message *is*: the CommitLog / pull record layout ([`record`]),
 //! the properties string ([`properties`]), sysFlag bits ([`sysflag`]), the body CRC ([`crc`]),
 //! message ids ([`message_id`]), the consume-queue tag hash ([`tag`]), the SEND_BATCH_MESSAGE
-//! body ([`batch`]), body compression ([`compression`]) and the validated names and
+//! body ([`batch`]), body compression ([`compression`]), Java properties text for config files
+//! ([`config_text`]) and the validated names and
 //! offsets that the rest of the workspace passes around ([`names`], [`ids`]).
 //!
 //! Everything here is pure and total: decoders return [`CodecError`] for any malformed
@@ -11,6 +12,7 @@
 
 pub mod batch;
 pub mod compression;
+pub mod config_text;
 pub mod crc;
 mod error;
 pub mod ids;

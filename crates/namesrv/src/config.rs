@@ -82,7 +82,7 @@ impl NamesrvConfig {
     /// Reads Java properties text (`key=value` lines, `#` comments).
     pub fn apply_properties(&mut self, text: &str) -> Result<Vec<String>, ConfigError> {
         let mut unknown = Vec::new();
-        for (key, value) in parse_properties(text) {
+        for (key, value) in ferrocket_common::config_text::parse(text) {
             if !self.set(&key, &value)? {
                 unknown.push(key);
             }
@@ -102,21 +102,6 @@ impl NamesrvConfig {
             "orderMessageEnable".into(),
             self.order_message_enable.to_string(),
         );
-        all.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+        ferrocket_common::config_text::write(&all)
     }
-}
-
-/// `key=value` (or `key: value`) lines; blank lines and `#`/`!` comments skipped.
-pub fn parse_properties(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
-        .filter_map(|l| {
-            let split = l.find(['=', ':'])?;
-            Some((
-                l[..split].trim().to_owned(),
-                l[split + 1..].trim().to_owned(),
-            ))
-        })
-        .collect()
 }

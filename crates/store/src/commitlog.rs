@@ -16,7 +16,7 @@ use ferrocket_common::{crc, properties, sysflag, tag};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// What a producer's message becomes in the CommitLog; the store fills in the rest.
@@ -323,10 +323,41 @@ pub struct CommitLog {
     preallocator: Preallocator,
     dir: PathBuf,
     config: StoreConfig,
+    /// `maxMessageSize` and `syncFlushTimeout`, which UPDATE_BROKER_CONFIG changes live.
+    limits: PutLimits,
     shared: Arc<Shared>,
     writer: Mutex<Writer>,
     flush: FlushQueue,
     dispatcher: Arc<dyn Dispatcher>,
+}
+
+/// The put limits that may change while the store runs.
+#[derive(Debug)]
+struct PutLimits {
+    max_message_bytes: AtomicUsize,
+    sync_flush_timeout_ms: AtomicU64,
+}
+
+impl PutLimits {
+    fn new(config: &StoreConfig) -> PutLimits {
+        let limits = PutLimits {
+            max_message_bytes: AtomicUsize::new(0),
+            sync_flush_timeout_ms: AtomicU64::new(0),
+        };
+        limits.set(config);
+        limits
+    }
+
+    fn set(&self, config: &StoreConfig) {
+        self.max_message_bytes
+            .store(config.max_message_bytes, Ordering::Relaxed);
+        let ms = u64::try_from(config.sync_flush_timeout.as_millis()).unwrap_or(u64::MAX);
+        self.sync_flush_timeout_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn sync_flush_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.sync_flush_timeout_ms.load(Ordering::Relaxed))
+    }
 }
 
 impl std::fmt::Debug for CommitLog {
@@ -400,6 +431,7 @@ impl CommitLog {
         let log = CommitLog {
             preallocator,
             dir,
+            limits: PutLimits::new(&config),
             config,
             shared,
             writer: Mutex::new(Writer {
@@ -456,13 +488,19 @@ impl CommitLog {
             .unwrap_or(0)
     }
 
+    /// Takes new `maxMessageSize` and `syncFlushTimeout` values for the puts that follow.
+    pub fn set_put_limits(&self, config: &StoreConfig) {
+        self.limits.set(config);
+    }
+
     /// Appends one record to the page cache and publishes it. Does not wait for a flush.
     pub fn append(&self, msg: &PutMessage<'_>) -> Result<AppendResult, StoreError> {
         self.flush.check_poisoned()?;
-        if msg.body.len() > self.config.max_message_bytes {
+        let max = self.limits.max_message_bytes.load(Ordering::Relaxed);
+        if msg.body.len() > max {
             return Err(StoreError::MessageTooLarge {
                 size: msg.body.len(),
-                max: self.config.max_message_bytes,
+                max,
             });
         }
         let queue_index = usize::try_from(msg.queue_id)
@@ -600,7 +638,8 @@ impl CommitLog {
             FlushDiskType::AsyncFlush => PutStatus::PutOk,
             FlushDiskType::SyncFlush => {
                 let done = self.flush.request(append.end_offset())?;
-                match tokio::time::timeout(self.config.sync_flush_timeout, done).await {
+                let timeout = self.limits.sync_flush_timeout();
+                match tokio::time::timeout(timeout, done).await {
                     Ok(result) => result.map(|()| PutStatus::PutOk)?,
                     Err(_) => PutStatus::FlushDiskTimeout,
                 }

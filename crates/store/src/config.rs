@@ -84,6 +84,55 @@ impl StoreConfig {
         self.root_dir.join("commitlog")
     }
 
+    /// The settings under their Java key names, in the form [`set`](Self::set) reads back
+    /// (GET_BROKER_CONFIG shows them).
+    pub fn to_properties(&self) -> Vec<(&'static str, String)> {
+        let millis = |d: Duration| d.as_millis().to_string();
+        vec![
+            ("storePathRootDir", self.root_dir.display().to_string()),
+            (
+                "mappedFileSizeCommitLog",
+                self.commit_log_segment_bytes.to_string(),
+            ),
+            (
+                "flushDiskType",
+                match self.flush_disk_type {
+                    FlushDiskType::AsyncFlush => "ASYNC_FLUSH",
+                    FlushDiskType::SyncFlush => "SYNC_FLUSH",
+                }
+                .to_owned(),
+            ),
+            ("syncFlushTimeout", millis(self.sync_flush_timeout)),
+            ("flushIntervalCommitLog", millis(self.flush_interval)),
+            (
+                "flushIntervalConsumeQueue",
+                millis(self.flush_interval_consume_queue),
+            ),
+            ("maxMessageSize", self.max_message_bytes.to_string()),
+            ("checkCRCOnRecover", self.check_crc_on_recover.to_string()),
+            ("messageIndexEnable", self.message_index_enable.to_string()),
+            (
+                "mappedFileSizeConsumeQueue",
+                (self.consume_queue_units_per_file * 20).to_string(),
+            ),
+            ("fileReservedTime", self.file_reserved_hours.to_string()),
+            (
+                "deleteWhen",
+                self.delete_when_hours
+                    .iter()
+                    .map(|h| format!("{h:02}"))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            ),
+            (
+                "diskMaxUsedSpaceRatio",
+                self.disk_max_used_space_ratio.to_string(),
+            ),
+            ("maxHashSlotNum", self.index_hash_slots.to_string()),
+            ("maxIndexNum", self.index_num.to_string()),
+        ]
+    }
+
     /// Applies one `key=value` setting. Returns `Ok(false)` for a key the store does not know
     /// (the caller warns), an error naming the key for a value it cannot use.
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool, ConfigError> {
@@ -190,6 +239,22 @@ impl StoreConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn properties_read_back_to_the_same_config() {
+        let mut c = StoreConfig::default();
+        c.set("deleteWhen", "04;16").unwrap();
+        c.set("flushDiskType", "SYNC_FLUSH").unwrap();
+        c.set("syncFlushTimeout", "250").unwrap();
+        let mut back = StoreConfig::default();
+        for (k, v) in c.to_properties() {
+            assert_eq!(back.set(k, &v), Ok(true), "{k}={v}");
+        }
+        assert_eq!(back, c);
+        assert!(c
+            .to_properties()
+            .contains(&("deleteWhen", "04;16".to_owned())));
+    }
 
     #[test]
     fn java_keys_and_errors() {

@@ -341,6 +341,24 @@ impl Drop for Checkpointer {
     }
 }
 
+/// The retention settings of [`StoreConfig`].
+#[derive(Debug, Clone)]
+struct Retention {
+    file_reserved_hours: u64,
+    delete_when_hours: Vec<u32>,
+    disk_max_used_space_ratio: u32,
+}
+
+impl Retention {
+    fn of(config: &StoreConfig) -> Retention {
+        Retention {
+            file_reserved_hours: config.file_reserved_hours,
+            delete_when_hours: config.delete_when_hours.clone(),
+            disk_max_used_space_ratio: config.disk_max_used_space_ratio,
+        }
+    }
+}
+
 /// The CommitLog, its consume queues and its index.
 pub struct MessageStore {
     commit_log: CommitLog,
@@ -350,7 +368,9 @@ pub struct MessageStore {
     checkpointer: Checkpointer,
     arrival: Option<ArrivalHook>,
     root: PathBuf,
-    config: StoreConfig,
+    /// `fileReservedTime`, `deleteWhen`, `diskMaxUsedSpaceRatio`: read by each retention pass,
+    /// changed live by [`MessageStore::apply_live_settings`].
+    retention: std::sync::Mutex<Retention>,
     /// Disk usage in percent when it passed the warning level, else 0.
     disk_full_percent: std::sync::atomic::AtomicU32,
     /// The `lock` and `abort` files, released by a clean shutdown.
@@ -424,12 +444,20 @@ impl MessageStore {
                 checkpointer,
                 arrival: None,
                 root,
-                config,
+                retention: std::sync::Mutex::new(Retention::of(&config)),
                 disk_full_percent: std::sync::atomic::AtomicU32::new(0),
                 run_guard: std::sync::Mutex::new(Some(run_guard)),
             },
             report,
         ))
+    }
+
+    /// Takes the settings of `config` that apply while running, as Java's broker reads them
+    /// on each use: `maxMessageSize`, `syncFlushTimeout`, `fileReservedTime`, `deleteWhen`,
+    /// `diskMaxUsedSpaceRatio`. The others (paths, file sizes, flush type) need a restart.
+    pub fn apply_live_settings(&self, config: &StoreConfig) {
+        self.commit_log.set_put_limits(config);
+        *self.retention.lock().expect("retention lock") = Retention::of(config);
     }
 
     /// Waits until every record before `offset` is indexed, or `timeout` passes; true if it
@@ -774,12 +802,13 @@ impl MessageStore {
             .map_or(0, |d| d.as_secs())
             / 3600
             % 24) as u32;
-        let at_delete_hour = self.config.delete_when_hours.contains(&hour);
-        let space_pressure = disk_usage * 100.0 > f64::from(self.config.disk_max_used_space_ratio);
+        let retention = self.retention.lock().expect("retention lock").clone();
+        let at_delete_hour = retention.delete_when_hours.contains(&hour);
+        let space_pressure = disk_usage * 100.0 > f64::from(retention.disk_max_used_space_ratio);
         let force = disk_usage > DISK_CLEAN_FORCIBLY_RATIO;
         let mut report = CleanReport::default();
         if at_delete_hour || space_pressure || force {
-            let reserved = std::time::Duration::from_secs(self.config.file_reserved_hours * 3600);
+            let reserved = std::time::Duration::from_secs(retention.file_reserved_hours * 3600);
             report.commit_log_segments = self.commit_log.delete_expired_segments(
                 now,
                 reserved,

@@ -124,6 +124,17 @@ fn oversized_messages_are_refused() {
         Err(StoreError::MessageTooLarge { .. })
     ));
     assert_eq!(log.max_offset(), 0);
+    // maxMessageSize changed while running applies to the next put.
+    let mut raised = config(&dir, 64 * 1024, FlushDiskType::AsyncFlush);
+    raised.max_message_bytes = 2000;
+    log.set_put_limits(&raised);
+    log.append(&message("T", 0, &big, "")).unwrap();
+    raised.max_message_bytes = 10;
+    log.set_put_limits(&raised);
+    assert!(matches!(
+        log.append(&message("T", 0, b"0123456789a", "")),
+        Err(StoreError::MessageTooLarge { size: 11, max: 10 })
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -93,7 +93,7 @@ pub fn delete_group(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand
 }
 
 fn queue(broker: &Broker, topic: &str, queue_id: i32) -> MessageQueue {
-    MessageQueue::new(topic, broker.config.broker_name.clone(), queue_id)
+    MessageQueue::new(topic, broker.boot_config.broker_name.clone(), queue_id)
 }
 
 pub fn topic_stats(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
@@ -274,30 +274,11 @@ pub fn runtime_info(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> H
     json_ok(&KVTable { table })
 }
 
+/// GET_BROKER_CONFIG: every setting with its current value; the header carries the
+/// configuration's version (not the topics').
 pub fn broker_config(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
-    let mut text = String::new();
-    let c = &broker.config;
-    for (k, v) in [
-        ("brokerClusterName", c.cluster_name.clone()),
-        ("brokerName", c.broker_name.clone()),
-        ("brokerId", c.broker_id.to_string()),
-        ("brokerIP1", c.broker_ip.clone()),
-        ("listenPort", c.listen_port.to_string()),
-        ("namesrvAddr", c.namesrv_addr.clone().unwrap_or_default()),
-        (
-            "autoCreateTopicEnable",
-            c.auto_create_topic_enable.to_string(),
-        ),
-        (
-            "defaultTopicQueueNums",
-            c.default_topic_queue_nums.to_string(),
-        ),
-        ("brokerPermission", c.broker_permission.to_string()),
-        ("storePathRootDir", c.store.root_dir.display().to_string()),
-    ] {
-        text.push_str(&format!("{k}={v}\n"));
-    }
-    let version = json::to_vec(&broker.topics.data_version());
+    let text = broker.config().to_properties();
+    let version = json::to_vec(&broker.config_version());
     Ok(Some(
         RemotingCommand::response_with_header(
             ResponseCode::SUCCESS,
@@ -307,6 +288,29 @@ pub fn broker_config(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> 
         )
         .with_body(text.into_bytes()),
     ))
+}
+
+/// UPDATE_BROKER_CONFIG (`AdminBrokerProcessor.updateBrokerConfig`): the body is properties
+/// text; a black-listed key refuses the whole update with NO_PERMISSION; no body is a no-op.
+/// Unlike Java, which skips a value it cannot parse and still answers SUCCESS, a bad value is
+/// answered SYSTEM_ERROR naming the key, and nothing changes.
+pub async fn update_broker_config(broker: Arc<Broker>, request: RemotingCommand) -> HandlerResult {
+    let Some(body) = &request.body else {
+        return Ok(Some(RemotingCommand::response(ResponseCode::SUCCESS, None)));
+    };
+    let text = String::from_utf8_lossy(body);
+    let settings = ferrocket_common::config_text::parse(&text);
+    let live = broker.config();
+    if settings.iter().any(|(k, _)| live.is_black_listed(k)) {
+        return Ok(Some(RemotingCommand::response(
+            ResponseCode::NO_PERMISSION,
+            Some("Can not update config in black list.".into()),
+        )));
+    }
+    Ok(Some(match broker.update_config(&settings).await {
+        Ok(()) => RemotingCommand::response(ResponseCode::SUCCESS, None),
+        Err(e) => RemotingCommand::response(ResponseCode::SYSTEM_ERROR, Some(e.to_string())),
+    }))
 }
 
 pub fn lock_batch(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {

@@ -113,7 +113,11 @@ pub fn reset_offset(broker: &Broker, request: &RemotingCommand) -> HandlerResult
         } else {
             current
         };
-        let queue = MessageQueue::new(h.topic.clone(), broker.config.broker_name.clone(), queue_id);
+        let queue = MessageQueue::new(
+            h.topic.clone(),
+            broker.boot_config.broker_name.clone(),
+            queue_id,
+        );
         table.insert(queue, target);
     }
     let body = json::to_vec(&ResetOffsetBody {

@@ -80,7 +80,7 @@ async fn record_offset_moved(
 ) {
     let event = OffsetMovedEvent {
         consumer_group: h.consumer_group.clone(),
-        message_queue: MessageQueue::new(&h.topic, &broker.config.broker_name, h.queue_id),
+        message_queue: MessageQueue::new(&h.topic, &broker.boot_config.broker_name, h.queue_id),
         offset_new,
         offset_request: h.queue_offset,
     };
@@ -115,12 +115,12 @@ pub async fn pull_message(
     request: RemotingCommand,
 ) -> HandlerResult {
     let h: PullMessageRequestHeader = request.decode_header()?;
-    if !perm::is_readable(broker.config.broker_permission) {
+    if !perm::is_readable(broker.config().broker_permission) {
         return error(
             ResponseCode::NO_PERMISSION,
             format!(
                 "the broker[{}] pulling message is forbidden",
-                broker.config.broker_ip
+                broker.boot_config.broker_ip
             ),
         );
     }
@@ -195,7 +195,7 @@ pub async fn pull_message(
     let accept = |code: i64| filter.matches_code(code);
     let max = usize::try_from(h.max_msg_nums).unwrap_or(0);
 
-    if h.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 && broker.config.broker_id == 0 {
+    if h.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 && broker.boot_config.broker_id == 0 {
         broker
             .offsets
             .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);

@@ -1,7 +1,7 @@
 //! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320)
 //! (`SendMessageProcessor`, `AbstractSendMessageProcessor.msgCheck`).
 
-use crate::Broker;
+use crate::{Broker, BrokerConfig};
 use ferrocket_common::message_id::OffsetMessageId;
 use ferrocket_common::properties::{self, keys};
 use ferrocket_common::{batch, sysflag, TopicName};
@@ -17,10 +17,14 @@ const FAQ: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further detail
 /// `preSend`: every send response carries `MSG_REGION` and `TRACE_ON`, whatever its code.
 fn response(broker: &Broker, code: ResponseCode, remark: Option<String>) -> RemotingCommand {
     let mut r = RemotingCommand::response(code, remark);
-    let ext = r.ext_mut();
-    ext.push(keys::MSG_REGION, broker.config.region_id.clone());
-    ext.push(keys::TRACE_SWITCH, broker.config.trace_on.to_string());
+    add_region_and_trace(&mut r, &broker.config());
     r
+}
+
+fn add_region_and_trace(response: &mut RemotingCommand, live: &BrokerConfig) {
+    let ext = response.ext_mut();
+    ext.push(keys::MSG_REGION, live.region_id.clone());
+    ext.push(keys::TRACE_SWITCH, live.trace_on.to_string());
 }
 
 fn illegal_message(broker: &Broker) -> RemotingCommand {
@@ -29,20 +33,24 @@ fn illegal_message(broker: &Broker) -> RemotingCommand {
         ResponseCode::MESSAGE_ILLEGAL,
         Some(format!(
             "the message is illegal, maybe msg body or properties length not matched. msg body length limit {}B, msg properties length limit 32KB.",
-            broker.config.store.max_message_bytes
+            broker.config().store.max_message_bytes
         )),
     )
 }
 
 /// Checks the target topic and queue (`msgCheck`), creating the topic if allowed.
-fn check(broker: &Broker, h: &SendMessageRequestHeader) -> Result<TopicConfig, RemotingCommand> {
-    if !perm::is_writeable(broker.config.broker_permission) {
+fn check(
+    broker: &Broker,
+    live: &BrokerConfig,
+    h: &SendMessageRequestHeader,
+) -> Result<TopicConfig, RemotingCommand> {
+    if !perm::is_writeable(live.broker_permission) {
         return Err(response(
             broker,
             ResponseCode::NO_PERMISSION,
             Some(format!(
                 "the broker[{}] sending message is forbidden",
-                broker.config.broker_ip
+                broker.boot_config.broker_ip
             )),
         ));
     }
@@ -123,7 +131,7 @@ fn check(broker: &Broker, h: &SendMessageRequestHeader) -> Result<TopicConfig, R
 fn stored_properties(broker: &Broker, client: Option<&str>, extra: Option<&str>) -> String {
     let client = client.unwrap_or("");
     let extra = extra.unwrap_or("");
-    let cluster = broker.config.cluster_name.as_str();
+    let cluster = broker.boot_config.cluster_name.as_str();
     let mut out = String::with_capacity(client.len() + extra.len() + cluster.len() + 10);
     let mut push = |k: &str, v: &str| {
         if !out.is_empty() {
@@ -185,12 +193,14 @@ pub async fn send_message(
     request: RemotingCommand,
 ) -> HandlerResult {
     let h = SendMessageRequestHeader::from_command(&request)?;
-    let config = match check(&broker, &h) {
+    // One snapshot of the live settings for the whole request.
+    let live = broker.config();
+    let config = match check(&broker, &live, &h) {
         Ok(c) => c,
         Err(resp) => return Ok(Some(resp)),
     };
     let body = request.body_bytes();
-    if body.len() > broker.config.store.max_message_bytes {
+    if body.len() > live.store.max_message_bytes {
         return Ok(Some(illegal_message(&broker)));
     }
     let is_batch = RequestCode(request.code) == RequestCode::SEND_BATCH_MESSAGE;
@@ -251,9 +261,7 @@ pub async fn send_message(
             transaction_id: None,
         },
     );
-    let ext = resp.ext_mut();
-    ext.push(keys::MSG_REGION, broker.config.region_id.clone());
-    ext.push(keys::TRACE_SWITCH, broker.config.trace_on.to_string());
+    add_region_and_trace(&mut resp, &live);
     Ok(Some(resp))
 }
 

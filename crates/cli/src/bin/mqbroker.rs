@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         if let Err(e) = load_properties_file("mqbroker", path, |k, v| config.set(k, v)) {
             return fail(e);
         }
+        config.config_file = Some(path.into());
     }
     if config.namesrv_addr.is_none() {
         config.namesrv_addr = flags

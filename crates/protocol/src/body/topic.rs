@@ -64,6 +64,14 @@ json_object! {
 }
 
 impl DataVersion {
+    /// Java's `new DataVersion()`: no changes yet, stamped now.
+    pub fn now() -> DataVersion {
+        DataVersion {
+            counter: 0,
+            timestamp: ferrocket_common::time::now_ms(),
+        }
+    }
+
     /// Java's `nextVersion`: one more change, made now.
     pub fn next_version(&mut self) {
         self.counter += 1;
