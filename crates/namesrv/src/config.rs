@@ -17,7 +17,13 @@ pub struct NamesrvConfig {
     pub scan_interval: Duration,
     /// A broker silent this long is dropped (Java: 120 s).
     pub broker_expiry: Duration,
-    /// Every `key=value` seen, for GET_NAMESRV_CONFIG.
+    /// `configStorePath` (default `~/namesrv/namesrv.properties`): UPDATE_NAMESRV_CONFIG
+    /// writes the settings here.
+    pub config_store_path: PathBuf,
+    /// `configBlackList`: `;`-separated keys UPDATE_NAMESRV_CONFIG refuses, on top of
+    /// `configBlackList`, `configStorePath`, `kvConfigPath` and `rocketmqHome`.
+    pub config_black_list: String,
+    /// Every `key=value` set (from the file, then by UPDATE_NAMESRV_CONFIG): what is persisted.
     pub properties: BTreeMap<String, String>,
 }
 
@@ -32,6 +38,8 @@ impl Default for NamesrvConfig {
             order_message_enable: false,
             scan_interval: Duration::from_secs(10),
             broker_expiry: Duration::from_secs(120),
+            config_store_path: home.join("namesrv").join("namesrv.properties"),
+            config_black_list: "configBlackList;configStorePath;kvConfigPath".into(),
             properties: BTreeMap::new(),
         }
     }
@@ -65,6 +73,14 @@ impl NamesrvConfig {
                 self.kv_config_path = PathBuf::from(value);
                 true
             }
+            "configStorePath" => {
+                self.config_store_path = PathBuf::from(value);
+                true
+            }
+            "configBlackList" => {
+                self.config_black_list = value.to_owned();
+                true
+            }
             "orderMessageEnable" => {
                 self.order_message_enable = match value {
                     "true" => true,
@@ -79,15 +95,40 @@ impl NamesrvConfig {
         Ok(known)
     }
 
-    /// Reads Java properties text (`key=value` lines, `#` comments).
-    pub fn apply_properties(&mut self, text: &str) -> Result<Vec<String>, ConfigError> {
-        let mut unknown = Vec::new();
+    /// True for a key UPDATE_NAMESRV_CONFIG must refuse (`DefaultRequestProcessor.configBlackList`).
+    pub fn is_black_listed(&self, key: &str) -> bool {
+        [
+            "configBlackList",
+            "configStorePath",
+            "kvConfigPath",
+            "rocketmqHome",
+        ]
+        .contains(&key)
+            || self.config_black_list.split(';').any(|k| k.trim() == key)
+    }
+
+    /// This config with the `settings` of properties `text` applied (UPDATE_NAMESRV_CONFIG):
+    /// every value is checked first, so a bad one changes nothing; keys the name server does
+    /// not know are ignored, as Java only updates keys that exist, and returned.
+    pub fn updated(&self, text: &str) -> Result<(NamesrvConfig, Vec<String>), ConfigError> {
+        let mut next = self.clone();
+        let mut ignored = Vec::new();
         for (key, value) in ferrocket_common::config_text::parse(text) {
-            if !self.set(&key, &value)? {
-                unknown.push(key);
+            let previous = next.properties.get(&key).cloned();
+            if !next.set(&key, &value)? {
+                match previous {
+                    Some(v) => next.properties.insert(key.clone(), v),
+                    None => next.properties.remove(&key),
+                };
+                ignored.push(key);
             }
         }
-        Ok(unknown)
+        Ok((next, ignored))
+    }
+
+    /// The settings that were set, as written to `configStorePath`.
+    pub fn persisted_properties(&self) -> String {
+        ferrocket_common::config_text::write(&self.properties)
     }
 
     /// The settings as properties text, as GET_NAMESRV_CONFIG returns them.
@@ -102,6 +143,11 @@ impl NamesrvConfig {
             "orderMessageEnable".into(),
             self.order_message_enable.to_string(),
         );
+        all.insert(
+            "configStorePath".into(),
+            self.config_store_path.display().to_string(),
+        );
+        all.insert("configBlackList".into(), self.config_black_list.clone());
         ferrocket_common::config_text::write(&all)
     }
 }

@@ -388,12 +388,43 @@ impl Namesrv {
         }))
     }
 
+    /// UPDATE_NAMESRV_CONFIG: a black-listed key refuses the update with NO_PERMISSION; a bad
+    /// value is answered SYSTEM_ERROR naming the key and changes nothing (Java skips it and
+    /// answers SUCCESS); then the settings are written to `configStorePath`, as Java does.
     fn update_config(self: &Arc<Self>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
-        let text = std::str::from_utf8(request.body_bytes())?;
-        self.config
-            .lock()
-            .expect("config lock")
-            .apply_properties(text)?;
+        let Some(body) = &request.body else {
+            return Ok(Some(ok()));
+        };
+        let text = String::from_utf8_lossy(body);
+        let mut config = self.config.lock().expect("config lock");
+        let black_listed = ferrocket_common::config_text::parse(&text)
+            .into_iter()
+            .any(|(k, _)| config.is_black_listed(&k));
+        if black_listed {
+            return Ok(Some(RemotingCommand::response(
+                ResponseCode::NO_PERMISSION,
+                Some("Can not update config in black list.".into()),
+            )));
+        }
+        let (next, ignored) = match config.updated(&text) {
+            Ok(updated) => updated,
+            Err(e) => {
+                return Ok(Some(RemotingCommand::response(
+                    ResponseCode::SYSTEM_ERROR,
+                    Some(e.to_string()),
+                )))
+            }
+        };
+        if !ignored.is_empty() {
+            tracing::warn!(?ignored, "UPDATE_NAMESRV_CONFIG: unknown keys ignored");
+        }
+        *config = next;
+        if let Err(e) = crate::config_file::write_durably(
+            &config.config_store_path,
+            config.persisted_properties().as_bytes(),
+        ) {
+            tracing::warn!(path = %config.config_store_path.display(), "could not write the name server config: {e}");
+        }
         Ok(Some(ok()))
     }
 

@@ -26,7 +26,7 @@ pub struct KvConfig {
 impl KvConfig {
     /// Loads `path`, falling back to `path.bak` when it is missing, empty or unreadable.
     pub fn load(path: PathBuf) -> io::Result<KvConfig> {
-        let bak = path.with_extension("json.bak");
+        let bak = crate::config_file::with_suffix(&path, ".bak");
         let table = match read(&path) {
             Ok(Some(file)) => file.config_table,
             _ => match read(&bak) {
@@ -62,19 +62,10 @@ impl KvConfig {
 
     /// Writes `<f>.tmp`, keeps the old file as `<f>.bak`, renames the tmp into place.
     fn persist(&self) -> io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
         let text = json::to_vec(&KvConfigFile {
             config_table: self.table.clone(),
         });
-        let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, text)?;
-        std::fs::File::open(&tmp)?.sync_all()?;
-        if self.path.exists() {
-            std::fs::copy(&self.path, self.path.with_extension("json.bak"))?;
-        }
-        std::fs::rename(&tmp, &self.path)
+        crate::config_file::write_durably(&self.path, &text)
     }
 }
 

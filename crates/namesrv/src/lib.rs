@@ -6,6 +6,7 @@
 //! never talk to each other: brokers register with every one of them.
 
 pub mod config;
+mod config_file;
 pub mod handlers;
 pub mod kv_config;
 pub mod route_table;

@@ -38,6 +38,7 @@ async fn start(expiry: Duration) -> Server {
     ));
     let config = NamesrvConfig {
         kv_config_path: kv_dir.join("kvConfig.json"),
+        config_store_path: kv_dir.join("namesrv.properties"),
         scan_interval: Duration::from_millis(50),
         broker_expiry: expiry,
         ..NamesrvConfig::default()
@@ -397,6 +398,59 @@ async fn kv_config_and_name_server_config() {
         .await
         .unwrap();
     assert!(String::from_utf8_lossy(config.body_bytes()).contains("listenPort=9876"));
+    let update = |text: &str| {
+        RemotingCommand::request(RequestCode::UPDATE_NAMESRV_CONFIG)
+            .with_body(bytes::Bytes::copy_from_slice(text.as_bytes()))
+    };
+    for black_listed in [
+        "kvConfigPath=/tmp/x",
+        "configStorePath=/tmp/y",
+        "configBlackList=",
+    ] {
+        let resp = c
+            .invoke(&server.addr, update(black_listed), T)
+            .await
+            .unwrap();
+        assert_eq!(resp.response_code(), ResponseCode::NO_PERMISSION);
+        assert_eq!(
+            resp.remark.as_deref(),
+            Some("Can not update config in black list.")
+        );
+    }
+    let bad = c
+        .invoke(&server.addr, update("orderMessageEnable=maybe"), T)
+        .await
+        .unwrap();
+    assert_eq!(bad.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(bad.remark.unwrap().contains("orderMessageEnable"));
+    let good = c
+        .invoke(
+            &server.addr,
+            update("orderMessageEnable=true\nunknownKey=1"),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(good.response_code(), ResponseCode::SUCCESS);
+    let config = c
+        .invoke(
+            &server.addr,
+            RemotingCommand::request(RequestCode::GET_NAMESRV_CONFIG),
+            T,
+        )
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(config.body_bytes()).into_owned();
+    assert!(
+        text.lines().any(|l| l == "orderMessageEnable=true"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("unknownKey"),
+        "only existing keys are updated"
+    );
+    let saved = std::fs::read_to_string(server.kv_dir.join("namesrv.properties")).unwrap();
+    assert_eq!(saved, "orderMessageEnable=true\n");
     let cluster: ClusterInfo = json::from_slice(
         c.invoke(
             &server.addr,
