@@ -201,7 +201,8 @@ fn read_and_recover() {
 }
 
 fn main() {
-    // `cargo bench -p ferrocket-store --bench put -- <part>` runs one part: async, sync, read.
+    // `cargo bench -p ferrocket-store --bench put -- <part>` runs one part: async, sync, read
+    // (`sync-slow-disk`: only the simulated 4 ms disk of `sync`).
     let only: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
@@ -212,14 +213,18 @@ fn main() {
         async_single_putter(1024);
     }
     if wanted("sync") {
-        sync_flush_putters();
+        sync_flush_putters(true);
+    } else if wanted("sync-slow-disk") {
+        sync_flush_putters(false);
     }
     if wanted("read") {
         read_and_recover();
     }
 }
 
-fn sync_flush_putters() {
+/// `real_disk`: also the runs on this machine's disk (`sync-slow-disk` runs only the
+/// simulated 4 ms disk, for profiling).
+fn sync_flush_putters(real_disk: bool) {
     let fsync = fdatasync_latency(&temp_root("probe"));
     println!("fdatasync latency (median of 50, 1 KiB appends): {fsync:?}");
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -227,8 +232,10 @@ fn sync_flush_putters() {
         .enable_all()
         .build()
         .unwrap();
-    for putters in [1, 16, 64, 1024] {
-        sync_putters(&runtime, putters, fsync, None);
+    if real_disk {
+        for putters in [1, 16, 64, 1024] {
+            sync_putters(&runtime, putters, fsync, None);
+        }
     }
     let slow_disk = Duration::from_millis(4);
     for putters in [64, 1024] {

@@ -7,7 +7,7 @@
 //! Flushing happens on a thread of its own ([`crate::flush`]).
 
 use crate::config::{FlushDiskType, StoreConfig};
-use crate::flush::FlushQueue;
+use crate::flush::{FlushOutcome, FlushQueue};
 use crate::segment::Segment;
 use crate::StoreError;
 use bytes::Bytes;
@@ -260,7 +260,7 @@ impl Preallocator {
                         }
                         PreallocJob::Warm(seg, from, to) if warming => {
                             if let Err(e) = seg.prefault(from, to.saturating_sub(from)) {
-                                // An old kernel without MADV_POPULATE_READ: appends fault.
+                                // A kernel without MADV_POPULATE_WRITE (before 5.14): appends fault.
                                 tracing::debug!("not faulting commitlog pages in ahead: {e}");
                                 warming = false;
                             }
@@ -323,41 +323,12 @@ pub struct CommitLog {
     preallocator: Preallocator,
     dir: PathBuf,
     config: StoreConfig,
-    /// `maxMessageSize` and `syncFlushTimeout`, which UPDATE_BROKER_CONFIG changes live.
-    limits: PutLimits,
+    /// `maxMessageSize`, which UPDATE_BROKER_CONFIG changes live.
+    max_message_bytes: AtomicUsize,
     shared: Arc<Shared>,
     writer: Mutex<Writer>,
     flush: FlushQueue,
     dispatcher: Arc<dyn Dispatcher>,
-}
-
-/// The put limits that may change while the store runs.
-#[derive(Debug)]
-struct PutLimits {
-    max_message_bytes: AtomicUsize,
-    sync_flush_timeout_ms: AtomicU64,
-}
-
-impl PutLimits {
-    fn new(config: &StoreConfig) -> PutLimits {
-        let limits = PutLimits {
-            max_message_bytes: AtomicUsize::new(0),
-            sync_flush_timeout_ms: AtomicU64::new(0),
-        };
-        limits.set(config);
-        limits
-    }
-
-    fn set(&self, config: &StoreConfig) {
-        self.max_message_bytes
-            .store(config.max_message_bytes, Ordering::Relaxed);
-        let ms = u64::try_from(config.sync_flush_timeout.as_millis()).unwrap_or(u64::MAX);
-        self.sync_flush_timeout_ms.store(ms, Ordering::Relaxed);
-    }
-
-    fn sync_flush_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.sync_flush_timeout_ms.load(Ordering::Relaxed))
-    }
 }
 
 impl std::fmt::Debug for CommitLog {
@@ -424,14 +395,19 @@ impl CommitLog {
             segments: RwLock::new(segments),
             published: AtomicU64::new(report.valid_end),
         });
-        let flush = FlushQueue::start(shared.clone(), report.valid_end, config.flush_interval);
+        let flush = FlushQueue::start(
+            shared.clone(),
+            report.valid_end,
+            config.flush_interval,
+            config.sync_flush_timeout,
+        );
         let preallocator = Preallocator::start(dir.clone(), config.commit_log_segment_bytes);
         preallocator.warm_from(&current, pos);
         preallocator.request(current.start_offset() + current.len() as u64);
         let log = CommitLog {
             preallocator,
             dir,
-            limits: PutLimits::new(&config),
+            max_message_bytes: AtomicUsize::new(config.max_message_bytes),
             config,
             shared,
             writer: Mutex::new(Writer {
@@ -490,13 +466,15 @@ impl CommitLog {
 
     /// Takes new `maxMessageSize` and `syncFlushTimeout` values for the puts that follow.
     pub fn set_put_limits(&self, config: &StoreConfig) {
-        self.limits.set(config);
+        self.max_message_bytes
+            .store(config.max_message_bytes, Ordering::Relaxed);
+        self.flush.set_timeout(config.sync_flush_timeout);
     }
 
     /// Appends one record to the page cache and publishes it. Does not wait for a flush.
     pub fn append(&self, msg: &PutMessage<'_>) -> Result<AppendResult, StoreError> {
         self.flush.check_poisoned()?;
-        let max = self.limits.max_message_bytes.load(Ordering::Relaxed);
+        let max = self.max_message_bytes.load(Ordering::Relaxed);
         if msg.body.len() > max {
             return Err(StoreError::MessageTooLarge {
                 size: msg.body.len(),
@@ -636,21 +614,18 @@ impl CommitLog {
         let append = self.append(msg)?;
         let status = match self.config.flush_disk_type {
             FlushDiskType::AsyncFlush => PutStatus::PutOk,
-            FlushDiskType::SyncFlush => {
-                let done = self.flush.request(append.end_offset())?;
-                let timeout = self.limits.sync_flush_timeout();
-                match tokio::time::timeout(timeout, done).await {
-                    Ok(result) => result.map(|()| PutStatus::PutOk)?,
-                    Err(_) => PutStatus::FlushDiskTimeout,
-                }
-            }
+            FlushDiskType::SyncFlush => match self.flush.request(append.end_offset())?.await? {
+                FlushOutcome::Durable => PutStatus::PutOk,
+                FlushOutcome::TimedOut => PutStatus::FlushDiskTimeout,
+            },
         };
         Ok(PutResult { status, append })
     }
 
     /// Flushes everything appended so far and waits for it.
     pub async fn flush_all(&self) -> Result<(), StoreError> {
-        self.flush.request(self.max_offset())?.await
+        self.flush.request_untimed(self.max_offset())?.await?;
+        Ok(())
     }
 
     /// `len` published bytes at `offset`, or `None` if any of them is not readable.

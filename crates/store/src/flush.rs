@@ -6,6 +6,10 @@
 //! covered by the next one, so the number of syncs grows with time, not with puts. Under
 //! ASYNC_FLUSH the same thread flushes every `flushIntervalCommitLog`.
 //!
+//! A waiting put carries a deadline (`syncFlushTimeout`); a watchdog thread wakes the puts
+//! whose deadline passed, which then report a timeout — so a put costs no timer, and a
+//! stalled sync (when the flush thread itself is stuck) still times out on time.
+//!
 //! A failed flush poisons the queue: the waiters and every later put get an error, because
 //! nothing written after it can be reported durable.
 
@@ -22,11 +26,25 @@ use std::time::{Duration, Instant};
 /// The longest a round waits for the puts woken by the previous one to come back.
 const MAX_GATHER: Duration = Duration::from_millis(2);
 
+/// How long the flush thread leaves the wake-ups of a round to the first woken put before
+/// doing them itself (that put's task may have been dropped).
+const RELAY_GRACE: Duration = Duration::from_millis(1);
+
 /// A put waiting for the flush that covers its record. Registering one stores the task's
 /// waker in a reused vector: no allocation per put.
 struct Waiter {
     target: u64,
+    deadline: Option<Instant>,
     waker: Waker,
+}
+
+/// How a wait for a flush ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FlushOutcome {
+    /// A sync covering the target returned.
+    Durable,
+    /// The deadline passed first; the record stays and a later sync covers it.
+    TimedOut,
 }
 
 #[derive(Default)]
@@ -35,6 +53,8 @@ struct State {
     /// The previous round's vector, kept for its capacity.
     spare: Vec<Waiter>,
     shutdown: bool,
+    /// Wakers of puts a round completed, woken by the first of them to run (see `relay`).
+    relay: Vec<Waker>,
     /// While the flush thread is parked: how many waiters it wants before the next round.
     /// Puts notify it only when they reach that count, so a busy round costs no wake-ups.
     parked_until: Option<usize>,
@@ -48,6 +68,8 @@ struct Inner {
     /// Flushes that synced something: with `puts / syncs`, how well group commit batches.
     syncs: AtomicU64,
     poisoned: AtomicBool,
+    /// `state.relay` holds wakers: lets a poll skip the lock when there is nothing to relay.
+    relay_pending: AtomicBool,
     poison_reason: Mutex<String>,
     inject_failure: AtomicBool,
     /// Test hook: the next flush first waits this long (nanoseconds), like a stalled disk.
@@ -55,15 +77,24 @@ struct Inner {
     /// Bench hook: every flush takes at least this long (nanoseconds), like a slower disk.
     sync_floor_ns: AtomicU64,
     interval: Duration,
+    /// `syncFlushTimeout` in milliseconds; changed live.
+    timeout_ms: AtomicU64,
+    /// Wakes the watchdog at shutdown.
+    watchdog_wake: Condvar,
 }
 
 pub(crate) struct FlushQueue {
     inner: Arc<Inner>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl FlushQueue {
-    pub(crate) fn start(shared: Arc<Shared>, flushed: u64, interval: Duration) -> FlushQueue {
+    pub(crate) fn start(
+        shared: Arc<Shared>,
+        flushed: u64,
+        interval: Duration,
+        timeout: Duration,
+    ) -> FlushQueue {
         let inner = Arc::new(Inner {
             shared,
             state: Mutex::new(State::default()),
@@ -71,21 +102,36 @@ impl FlushQueue {
             flushed: AtomicU64::new(flushed),
             syncs: AtomicU64::new(0),
             poisoned: AtomicBool::new(false),
+            relay_pending: AtomicBool::new(false),
             poison_reason: Mutex::new(String::new()),
             inject_failure: AtomicBool::new(false),
             delay_next_ns: AtomicU64::new(0),
             sync_floor_ns: AtomicU64::new(0),
             interval,
+            timeout_ms: AtomicU64::new(millis(timeout)),
+            watchdog_wake: Condvar::new(),
         });
         let worker = inner.clone();
-        let thread = std::thread::Builder::new()
+        let flusher = std::thread::Builder::new()
             .name("commitlog-flush".into())
             .spawn(move || worker.run())
             .expect("spawning the flush thread");
+        let worker = inner.clone();
+        let watchdog = std::thread::Builder::new()
+            .name("commitlog-flush-timeout".into())
+            .spawn(move || worker.expire_waiters())
+            .expect("spawning the flush watchdog");
         FlushQueue {
             inner,
-            thread: Mutex::new(Some(thread)),
+            threads: Mutex::new(vec![flusher, watchdog]),
         }
+    }
+
+    /// `syncFlushTimeout` for the waits that start from now on.
+    pub(crate) fn set_timeout(&self, timeout: Duration) {
+        self.inner
+            .timeout_ms
+            .store(millis(timeout), Ordering::Relaxed);
     }
 
     pub(crate) fn flushed(&self) -> u64 {
@@ -100,12 +146,27 @@ impl FlushQueue {
         self.inner.check_poisoned()
     }
 
-    /// Resolves once everything before `target` is on disk.
+    /// Resolves once everything before `target` is on disk, or `syncFlushTimeout` passed.
     pub(crate) fn request(&self, target: u64) -> Result<FlushWait<'_>, StoreError> {
+        let timeout = Duration::from_millis(self.inner.timeout_ms.load(Ordering::Relaxed));
+        self.wait_for(target, Instant::now().checked_add(timeout))
+    }
+
+    /// Resolves once everything before `target` is on disk, however long that takes.
+    pub(crate) fn request_untimed(&self, target: u64) -> Result<FlushWait<'_>, StoreError> {
+        self.wait_for(target, None)
+    }
+
+    fn wait_for(
+        &self,
+        target: u64,
+        deadline: Option<Instant>,
+    ) -> Result<FlushWait<'_>, StoreError> {
         self.check_poisoned()?;
         Ok(FlushWait {
             inner: &self.inner,
             target,
+            deadline,
         })
     }
 
@@ -127,11 +188,12 @@ impl FlushQueue {
             .store(latency.as_nanos() as u64, Ordering::Release);
     }
 
-    /// Runs a last flush and stops the thread.
+    /// Runs a last flush and stops the threads.
     pub(crate) fn shutdown(&self) -> Result<(), StoreError> {
         self.inner.state.lock().expect("flush state lock").shutdown = true;
         self.inner.wake.notify_one();
-        if let Some(thread) = self.thread.lock().expect("thread lock").take() {
+        self.inner.watchdog_wake.notify_one();
+        for thread in self.threads.lock().expect("thread lock").drain(..) {
             let _ = thread.join();
         }
         self.check_poisoned()
@@ -148,30 +210,37 @@ impl Drop for FlushQueue {
 pub(crate) struct FlushWait<'a> {
     inner: &'a Inner,
     target: u64,
+    deadline: Option<Instant>,
 }
 
 impl Future for FlushWait<'_> {
-    type Output = Result<(), StoreError>;
+    type Output = Result<FlushOutcome, StoreError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let inner = self.inner;
+        inner.relay_wakes();
         inner.check_poisoned()?;
         if inner.flushed.load(Ordering::Acquire) >= self.target {
-            return Poll::Ready(Ok(()));
+            return Poll::Ready(Ok(FlushOutcome::Durable));
         }
         let mut state = inner.state.lock().expect("flush state lock");
         // The flush thread publishes `flushed` before it takes this lock to wake waiters, so
         // a target covered by now is seen here and one not covered is woken later.
         if inner.flushed.load(Ordering::Acquire) >= self.target {
-            return Poll::Ready(Ok(()));
+            return Poll::Ready(Ok(FlushOutcome::Durable));
         }
         inner.check_poisoned()?;
         if state.shutdown {
             return Poll::Ready(Err(StoreError::ShutDown));
         }
+        // Only a poll after a wake-up can find the deadline passed: the first one never does.
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Poll::Ready(Ok(FlushOutcome::TimedOut));
+        }
         // A re-poll before the wake adds a second entry; waking a task twice is harmless.
         state.waiters.push(Waiter {
             target: self.target,
+            deadline: self.deadline,
             waker: cx.waker().clone(),
         });
         if state.parked_until.is_some_and(|n| state.waiters.len() >= n) {
@@ -184,6 +253,28 @@ impl Future for FlushWait<'_> {
 }
 
 impl Inner {
+    /// Wakes the puts the last round completed. The flush thread wakes only the first one:
+    /// a wake from outside the runtime costs a shared-queue push and often a futex call to
+    /// unpark a worker — about a millisecond for a thousand puts — while this runs on a
+    /// worker, where each wake is a push to its own run queue.
+    fn relay_wakes(&self) {
+        if !self.relay_pending.load(Ordering::Acquire) {
+            return;
+        }
+        let mut state = self.state.lock().expect("flush state lock");
+        let mut relay = std::mem::take(&mut state.relay);
+        self.relay_pending.store(false, Ordering::Release);
+        drop(state);
+        for waker in relay.drain(..) {
+            waker.wake();
+        }
+        // Give the emptied vector back for its capacity, unless a newer round filled the slot.
+        let mut state = self.state.lock().expect("flush state lock");
+        if state.relay.is_empty() {
+            state.relay = relay;
+        }
+    }
+
     fn check_poisoned(&self) -> Result<(), StoreError> {
         if self.poisoned.load(Ordering::Acquire) {
             return Err(StoreError::Poisoned(
@@ -202,6 +293,7 @@ impl Inner {
         // flush's duration and never more than MAX_GATHER (one stalled sync must not make the
         // next puts wait long).
         let mut woken = Vec::new();
+        let mut direct = Vec::new();
         let mut gather = 1usize;
         let mut last_flush = Duration::ZERO;
         loop {
@@ -211,11 +303,16 @@ impl Inner {
                 if state.shutdown || state.waiters.len() >= gather.max(1) {
                     break;
                 }
-                let limit = if state.waiters.is_empty() {
+                let mut limit = if state.waiters.is_empty() {
                     self.interval
                 } else {
                     (last_flush / 2).min(MAX_GATHER)
                 };
+                if !state.relay.is_empty() {
+                    // The put woken to relay has not run yet; if its task was dropped it never
+                    // will, and the end of the next round wakes the others from here.
+                    limit = limit.min(RELAY_GRACE);
+                }
                 let Some(left) = limit.checked_sub(first_wait.elapsed()) else {
                     break;
                 };
@@ -268,16 +365,63 @@ impl Inner {
                 }
             }
             state.spare = pending;
-            gather = state.waiters.len() + woken.len();
-            drop(state);
-            // Outside the lock: puts registering meanwhile are not held up by the wake-ups.
+            gather = state.waiters.len() + woken.len() + state.relay.len();
+            // The first woken put wakes the others from a runtime thread (`relay_wakes`).
+            // Wakers an earlier round left for relaying that no put took are woken from here.
             // A waiter woken at shutdown that is not covered sees `ShutDown`.
-            for waker in woken.drain(..) {
+            direct.append(&mut state.relay);
+            let first = if stopping {
+                // No later round would rescue a relay that never happens.
+                direct.append(&mut woken);
+                None
+            } else {
+                woken.pop()
+            };
+            state.relay.append(&mut woken);
+            self.relay_pending
+                .store(!state.relay.is_empty(), Ordering::Release);
+            drop(state);
+            for waker in direct.drain(..).chain(first) {
                 waker.wake();
             }
             if stopping {
                 return;
             }
+        }
+    }
+
+    /// The watchdog: every sixteenth of `syncFlushTimeout` (1–250 ms) wakes the waiters whose
+    /// deadline passed; they see it and report a timeout.
+    fn expire_waiters(&self) {
+        let mut expired = Vec::new();
+        let mut state = self.state.lock().expect("flush state lock");
+        loop {
+            if state.shutdown {
+                return;
+            }
+            let tick = Duration::from_millis(self.timeout_ms.load(Ordering::Relaxed) / 16)
+                .clamp(Duration::from_millis(1), Duration::from_millis(250));
+            state = self
+                .watchdog_wake
+                .wait_timeout(state, tick)
+                .expect("flush state lock")
+                .0;
+            let now = Instant::now();
+            state.waiters.retain(|w| {
+                let late = w.deadline.is_some_and(|d| now >= d);
+                if late {
+                    expired.push(w.waker.clone());
+                }
+                !late
+            });
+            if expired.is_empty() {
+                continue;
+            }
+            drop(state);
+            for waker in expired.drain(..) {
+                waker.wake();
+            }
+            state = self.state.lock().expect("flush state lock");
         }
     }
 
@@ -315,4 +459,8 @@ impl Inner {
         }
         Ok(())
     }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

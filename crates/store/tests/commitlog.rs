@@ -356,8 +356,16 @@ async fn a_slow_flush_reports_flush_disk_timeout_but_keeps_the_message() {
     let (log, _) = CommitLog::open(cfg).unwrap();
     log.put(&message("T", 0, b"warm", "")).await.unwrap();
     log.inject_flush_delay(std::time::Duration::from_millis(400));
+    let started = std::time::Instant::now();
     let r = log.put(&message("T", 0, b"slow disk", "")).await.unwrap();
     assert_eq!(r.status, PutStatus::FlushDiskTimeout);
+    // Reported while the flush is still stuck, not when it comes back.
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(50)
+            && waited < std::time::Duration::from_millis(350),
+        "timed out after {waited:?}"
+    );
     // Stored all the same, and flushed once the disk catches up.
     let bytes = log.record_at(r.append.physical_offset).unwrap();
     assert_eq!(RecordView::decode(&bytes, true).unwrap().body, b"slow disk");
@@ -365,4 +373,33 @@ async fn a_slow_flush_reports_flush_disk_timeout_but_keeps_the_message() {
     assert!(log.flushed_offset() >= r.append.end_offset());
     let next = log.put(&message("T", 0, b"fast again", "")).await.unwrap();
     assert_eq!(next.status, PutStatus::PutOk);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_dropped_put_does_not_strand_the_puts_completed_with_it() {
+    // The flush thread wakes only the last-registered put of a round, which wakes the others;
+    // when that put's task is gone, the flush thread must wake them itself.
+    let dir = TempDir::new();
+    let mut cfg = config(&dir, 1 << 20, FlushDiskType::SyncFlush);
+    cfg.flush_interval = std::time::Duration::from_secs(60);
+    let (log, _) = CommitLog::open(cfg).unwrap();
+    let log = Arc::new(log);
+    log.put(&message("T", 0, b"warm", "")).await.unwrap();
+    log.inject_flush_delay(std::time::Duration::from_millis(200));
+    let mut tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let log = log.clone();
+            tokio::spawn(async move { log.put(&message("T", 0, b"x", "")).await })
+        })
+        .collect();
+    // On this single-threaded runtime every put registers, in spawn order, before this yield
+    // returns; the flush is still stalled.
+    tokio::task::yield_now().await;
+    tasks.pop().unwrap().abort();
+    for task in tasks {
+        let put = tokio::time::timeout(std::time::Duration::from_secs(5), task)
+            .await
+            .expect("a put was left waiting");
+        assert_eq!(put.unwrap().unwrap().status, PutStatus::PutOk);
+    }
 }
