@@ -29,6 +29,9 @@ pub struct Broker {
     config: RwLock<Arc<BrokerConfig>>,
     /// The configuration's own version (`Configuration.dataVersion`), bumped by each update.
     config_version: Mutex<DataVersion>,
+    /// Held through a whole UPDATE_BROKER_CONFIG (Java's handler is `synchronized`), so the
+    /// file written last holds the newest settings.
+    config_update: tokio::sync::Mutex<()>,
     /// `brokerIP1:listenPort` parsed once; `None` when it is not a socket address.
     store_host: Option<std::net::SocketAddr>,
     pub store: Arc<MessageStore>,
@@ -74,6 +77,7 @@ impl Broker {
         self: &Arc<Self>,
         settings: &[(String, String)],
     ) -> Result<(), crate::config::ConfigError> {
+        let _one_at_a_time = self.config_update.lock().await;
         let next = {
             let mut current = self.config.write().expect("config lock");
             let (next, ignored) = current.updated(settings)?;
@@ -124,6 +128,7 @@ impl Broker {
             store_host: config.broker_addr().parse().ok(),
             config: RwLock::new(Arc::new(config.clone())),
             config_version: Mutex::new(DataVersion::now()),
+            config_update: tokio::sync::Mutex::new(()),
             boot_config: config,
             store,
             topics,
