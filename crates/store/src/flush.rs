@@ -53,7 +53,8 @@ struct State {
     /// The previous round's vector, kept for its capacity.
     spare: Vec<Waiter>,
     shutdown: bool,
-    /// Wakers of puts a round completed, woken by the first of them to run (see `relay`).
+    /// Wakers of puts a round completed, woken by the first of them to run
+    /// (`Inner::relay_wakes`).
     relay: Vec<Waker>,
     /// While the flush thread is parked: how many waiters it wants before the next round.
     /// Puts notify it only when they reach that count, so a busy round costs no wake-ups.
@@ -233,7 +234,7 @@ impl Future for FlushWait<'_> {
         if state.shutdown {
             return Poll::Ready(Err(StoreError::ShutDown));
         }
-        // Only a poll after a wake-up can find the deadline passed: the first one never does.
+        // The watchdog's wake-up lands here: past the deadline, the put reports a timeout.
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
             return Poll::Ready(Ok(FlushOutcome::TimedOut));
         }
