@@ -206,19 +206,9 @@ impl BrokerConfig {
         &self,
         settings: &[(String, String)],
     ) -> Result<(BrokerConfig, Vec<String>), ConfigError> {
-        let mut next = self.clone();
-        let mut ignored = Vec::new();
-        for (key, value) in settings {
-            let previous = next.properties.get(key).cloned();
-            if !next.set(key, value)? {
-                match previous {
-                    Some(v) => next.properties.insert(key.clone(), v),
-                    None => next.properties.remove(key),
-                };
-                ignored.push(key.clone());
-            }
-        }
-        Ok((next, ignored))
+        ferrocket_common::config_text::updated(self, settings, BrokerConfig::set, |c| {
+            &mut c.properties
+        })
     }
 
     /// Every setting with its current value under the Java key names (GET_BROKER_CONFIG), and

@@ -24,6 +24,32 @@ pub fn write(map: &BTreeMap<String, String>) -> String {
     map.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
 }
 
+/// A copy of `current` with `settings` applied through `set`, as an UPDATE_*_CONFIG does: the
+/// first error stops it and leaves `current` untouched; a key `set` does not know (`Ok(false)`)
+/// is kept out of the copy's `properties` map, as Java only updates keys that exist, and
+/// returned.
+pub fn updated<C: Clone, E>(
+    current: &C,
+    settings: &[(String, String)],
+    set: impl Fn(&mut C, &str, &str) -> Result<bool, E>,
+    properties: impl Fn(&mut C) -> &mut BTreeMap<String, String>,
+) -> Result<(C, Vec<String>), E> {
+    let mut next = current.clone();
+    let mut ignored = Vec::new();
+    for (key, value) in settings {
+        let previous = properties(&mut next).get(key).cloned();
+        if !set(&mut next, key, value)? {
+            let map = properties(&mut next);
+            match previous {
+                Some(v) => map.insert(key.clone(), v),
+                None => map.remove(key),
+            };
+            ignored.push(key.clone());
+        }
+    }
+    Ok((next, ignored))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,23 +107,16 @@ impl NamesrvConfig {
             || self.config_black_list.split(';').any(|k| k.trim() == key)
     }
 
-    /// This config with the `settings` of properties `text` applied (UPDATE_NAMESRV_CONFIG):
-    /// every value is checked first, so a bad one changes nothing; keys the name server does
-    /// not know are ignored, as Java only updates keys that exist, and returned.
-    pub fn updated(&self, text: &str) -> Result<(NamesrvConfig, Vec<String>), ConfigError> {
-        let mut next = self.clone();
-        let mut ignored = Vec::new();
-        for (key, value) in ferrocket_common::config_text::parse(text) {
-            let previous = next.properties.get(&key).cloned();
-            if !next.set(&key, &value)? {
-                match previous {
-                    Some(v) => next.properties.insert(key.clone(), v),
-                    None => next.properties.remove(&key),
-                };
-                ignored.push(key);
-            }
-        }
-        Ok((next, ignored))
+    /// This config with `settings` applied (UPDATE_NAMESRV_CONFIG): every value is checked
+    /// first, so a bad one changes nothing; keys the name server does not know are ignored, as
+    /// Java only updates keys that exist, and returned.
+    pub fn updated(
+        &self,
+        settings: &[(String, String)],
+    ) -> Result<(NamesrvConfig, Vec<String>), ConfigError> {
+        ferrocket_common::config_text::updated(self, settings, NamesrvConfig::set, |c| {
+            &mut c.properties
+        })
     }
 
     /// The settings that were set, as written to `configStorePath`.

@@ -395,18 +395,15 @@ impl Namesrv {
         let Some(body) = &request.body else {
             return Ok(Some(ok()));
         };
-        let text = String::from_utf8_lossy(body);
+        let settings = ferrocket_common::config_text::parse(&String::from_utf8_lossy(body));
         let mut config = self.config.lock().expect("config lock");
-        let black_listed = ferrocket_common::config_text::parse(&text)
-            .into_iter()
-            .any(|(k, _)| config.is_black_listed(&k));
-        if black_listed {
+        if settings.iter().any(|(k, _)| config.is_black_listed(k)) {
             return Ok(Some(RemotingCommand::response(
                 ResponseCode::NO_PERMISSION,
                 Some("Can not update config in black list.".into()),
             )));
         }
-        let (next, ignored) = match config.updated(&text) {
+        let (next, ignored) = match config.updated(&settings) {
             Ok(updated) => updated,
             Err(e) => {
                 return Ok(Some(RemotingCommand::response(
