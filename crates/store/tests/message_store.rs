@@ -653,3 +653,31 @@ async fn the_cleaner_thread_runs_and_stops() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+#[tokio::test]
+async fn retention_settings_changed_live_apply_to_the_next_pass() {
+    let dir = TempDir::new();
+    let (store, _) = MessageStore::open(config(&dir)).unwrap();
+    let body = vec![b'l'; 700];
+    for _ in 0..30 {
+        store.put(&message("T", 0, &body, "")).await.unwrap();
+    }
+    let segments = segment_files(&dir).len();
+    assert!(segments >= 3, "{segments} segments");
+    age_segments(&dir, std::time::Duration::from_secs(80 * 3600));
+    let mut live = config(&dir);
+    // Kept for 100 hours, deleted at 10:xx: 80 hours old is not expired yet.
+    live.set("fileReservedTime", "100").unwrap();
+    live.set("deleteWhen", "10").unwrap();
+    store.apply_live_settings(&live);
+    assert!(store
+        .clean(at_hour(10), 0.10)
+        .unwrap()
+        .commit_log_segments
+        .is_empty());
+    // Down to 72 hours: now they go, at the new hour.
+    live.set("fileReservedTime", "72").unwrap();
+    store.apply_live_settings(&live);
+    let report = store.clean(at_hour(10), 0.10).unwrap();
+    assert_eq!(report.commit_log_segments.len(), segments - 1);
+}
