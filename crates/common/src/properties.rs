@@ -203,9 +203,32 @@ pub fn iter(s: &str) -> impl Iterator<Item = (&str, &str)> {
     })
 }
 
-/// Looks one property up in a properties string without allocating.
+/// Looks one property up in a properties string without allocating: the first pair of
+/// [`iter`] named `key`. Every put looks its `TAGS` up, so this compares bytes where a pair
+/// begins instead of splitting the string into pairs.
 pub fn find<'a>(s: &'a str, key: &str) -> Option<&'a str> {
-    iter(s).find(|(k, _)| *k == key).map(|(_, v)| v)
+    let (bytes, name) = (s.as_bytes(), key.as_bytes());
+    let separators = [PROPERTY_SEPARATOR as u8, NAME_VALUE_SEPARATOR as u8];
+    if name.is_empty() || name.iter().any(|b| separators.contains(b)) {
+        return None; // no pair has such a name
+    }
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == separators[0])
+            .map_or(bytes.len(), |i| start + i);
+        let value_at = start + name.len() + 1;
+        if value_at < end
+            && bytes[start..].starts_with(name)
+            && bytes[value_at - 1] == separators[1]
+        {
+            // Both separators are ASCII, so these are char boundaries.
+            return Some(&s[value_at..end]);
+        }
+        start = end + 1;
+    }
+    None
 }
 
 /// Splits a `KEYS` value into its non-empty keys.
@@ -258,5 +281,18 @@ mod tests {
         assert_eq!(p.remove("A"), None);
         assert!(keys::is_reserved("UNIQ_KEY"));
         assert!(!keys::is_reserved("myProp"));
+    }
+
+    proptest::proptest! {
+        /// `find` answers as the first matching pair of `iter` does, for any string built
+        /// from separators and a few letters (malformed pairs, empty names and values…).
+        #[test]
+        fn find_agrees_with_iter(
+            s in "[\u{1}\u{2}abK]{0,24}",
+            key in "[\u{1}\u{2}abK]{0,3}",
+        ) {
+            let expected = iter(&s).find(|(k, _)| *k == key).map(|(_, v)| v);
+            proptest::prop_assert_eq!(find(&s, &key), expected);
+        }
     }
 }
