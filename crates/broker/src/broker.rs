@@ -167,30 +167,14 @@ impl Broker {
         };
         type Handler =
             fn(&Arc<Broker>, &Channel, &RemotingCommand) -> ferrocket_remoting::HandlerResult;
-        let sync_handlers: [(RequestCode, Handler); 28] = [
-            (
-                RequestCode::UPDATE_AND_CREATE_TOPIC,
-                handlers::admin::create_topic,
-            ),
-            (
-                RequestCode::DELETE_TOPIC_IN_BROKER,
-                handlers::admin::delete_topic,
-            ),
+        let sync_handlers: [(RequestCode, Handler); 23] = [
             (
                 RequestCode::GET_ALL_TOPIC_CONFIG,
                 handlers::admin::all_topic_config,
             ),
             (
-                RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
-                handlers::admin::update_group,
-            ),
-            (
                 RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
                 handlers::admin::all_groups,
-            ),
-            (
-                RequestCode::DELETE_SUBSCRIPTIONGROUP,
-                handlers::admin::delete_group,
             ),
             (
                 RequestCode::GET_TOPIC_STATS_INFO,
@@ -253,7 +237,6 @@ impl Broker {
             (RequestCode::QUERY_MESSAGE, |b, _, r| {
                 handlers::query::query_message(b, r)
             }),
-            (RequestCode::HEART_BEAT, handlers::clients::heartbeat),
             (RequestCode::UNREGISTER_CLIENT, |b, _, r| {
                 handlers::clients::unregister_client(b, r)
             }),
@@ -272,13 +255,37 @@ impl Broker {
         if with_pull {
             router = router.route(RequestCode::PULL_MESSAGE, pull);
         }
-        let me = self.clone();
-        router = router.route(
-            RequestCode::UPDATE_BROKER_CONFIG,
-            move |_: Channel, request: RemotingCommand| {
-                handlers::admin::update_broker_config(me.clone(), request)
-            },
-        );
+        // Handlers that wait for a disk write (the configs they change) without holding a
+        // runtime worker.
+        let async_routes = [
+            (
+                RequestCode::UPDATE_AND_CREATE_TOPIC,
+                self.handler(handlers::admin::create_topic),
+            ),
+            (
+                RequestCode::DELETE_TOPIC_IN_BROKER,
+                self.handler(handlers::admin::delete_topic),
+            ),
+            (
+                RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+                self.handler(handlers::admin::update_group),
+            ),
+            (
+                RequestCode::DELETE_SUBSCRIPTIONGROUP,
+                self.handler(handlers::admin::delete_group),
+            ),
+            (
+                RequestCode::UPDATE_BROKER_CONFIG,
+                self.handler(handlers::admin::update_broker_config),
+            ),
+            (
+                RequestCode::HEART_BEAT,
+                self.handler(handlers::clients::heartbeat),
+            ),
+        ];
+        for (code, processor) in async_routes {
+            router = router.route_shared(&[code], processor);
+        }
         for (code, handler) in sync_handlers {
             let me = self.clone();
             router = router.route(code, move |channel: Channel, request: RemotingCommand| {
@@ -287,6 +294,18 @@ impl Broker {
             });
         }
         router
+    }
+
+    /// An async handler as a processor that owns a reference to the broker.
+    fn handler<F, Fut>(self: &Arc<Self>, handler: F) -> Arc<dyn ferrocket_remoting::Processor>
+    where
+        F: Fn(Arc<Broker>, Channel, RemotingCommand) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ferrocket_remoting::HandlerResult> + Send + 'static,
+    {
+        let me = self.clone();
+        Arc::new(move |channel: Channel, request: RemotingCommand| {
+            handler(me.clone(), channel, request)
+        })
     }
 
     /// True once shutdown began: held pulls answer at once.

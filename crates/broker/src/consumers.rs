@@ -1,15 +1,14 @@
 //! Clients seen through heartbeats (`ConsumerManager`, `ProducerManager`) and the broker's
 //! subscription groups (`SubscriptionGroupManager`, `config/subscriptionGroup.json`).
 
-use crate::config_file;
+use crate::config_file::{self, PendingWrite, SnapshotFile};
 use ferrocket_protocol::body::{
     ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, SubscriptionData,
     SubscriptionGroupConfig, SubscriptionGroupWrapper,
 };
 use ferrocket_remoting::Channel;
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// One client connection of a group.
@@ -191,7 +190,7 @@ impl Clients {
 /// Subscription groups, auto-created on first use when `autoCreateSubscriptionGroup`.
 #[derive(Debug)]
 pub struct SubscriptionGroups {
-    path: PathBuf,
+    file: Arc<SnapshotFile>,
     state: Mutex<SubscriptionGroupWrapper>,
 }
 
@@ -219,7 +218,7 @@ impl SubscriptionGroups {
                 });
         }
         SubscriptionGroups {
-            path,
+            file: SnapshotFile::new(path),
             state: Mutex::new(state),
         }
     }
@@ -234,49 +233,59 @@ impl SubscriptionGroups {
     }
 
     /// The group's config, created with defaults if missing.
-    pub fn get_or_create(&self, group: &str) -> std::io::Result<SubscriptionGroupConfig> {
-        let mut state = self.state.lock().expect("groups lock");
-        if let Some(g) = state.subscription_group_table.get(group) {
-            return Ok(g.clone());
-        }
-        let config = SubscriptionGroupConfig {
-            group_name: group.to_owned(),
-            ..SubscriptionGroupConfig::default()
+    pub async fn get_or_create(&self, group: &str) -> std::io::Result<SubscriptionGroupConfig> {
+        let (config, write) = {
+            let mut state = self.state.lock().expect("groups lock");
+            if let Some(g) = state.subscription_group_table.get(group) {
+                return Ok(g.clone());
+            }
+            let config = SubscriptionGroupConfig {
+                group_name: group.to_owned(),
+                ..SubscriptionGroupConfig::default()
+            };
+            state
+                .subscription_group_table
+                .insert(group.to_owned(), config.clone());
+            (config, self.bump_and_snapshot(&mut state))
         };
-        state
-            .subscription_group_table
-            .insert(group.to_owned(), config.clone());
-        Self::bump_and_persist(&self.path, &mut state)?;
+        write.written().await?;
         Ok(config)
     }
 
-    pub fn update(&self, config: SubscriptionGroupConfig) -> std::io::Result<()> {
-        let mut state = self.state.lock().expect("groups lock");
-        state
-            .subscription_group_table
-            .insert(config.group_name.clone(), config);
-        Self::bump_and_persist(&self.path, &mut state)
+    pub async fn update(&self, config: SubscriptionGroupConfig) -> std::io::Result<()> {
+        let write = {
+            let mut state = self.state.lock().expect("groups lock");
+            state
+                .subscription_group_table
+                .insert(config.group_name.clone(), config);
+            self.bump_and_snapshot(&mut state)
+        };
+        write.written().await
     }
 
-    pub fn delete(&self, group: &str) -> std::io::Result<()> {
-        let mut state = self.state.lock().expect("groups lock");
-        state.subscription_group_table.remove(group);
-        Self::bump_and_persist(&self.path, &mut state)
+    pub async fn delete(&self, group: &str) -> std::io::Result<()> {
+        let write = {
+            let mut state = self.state.lock().expect("groups lock");
+            state.subscription_group_table.remove(group);
+            self.bump_and_snapshot(&mut state)
+        };
+        write.written().await
     }
 
     pub fn wrapper(&self) -> SubscriptionGroupWrapper {
         self.state.lock().expect("groups lock").clone()
     }
 
-    fn bump_and_persist(
-        path: &std::path::Path,
-        state: &mut SubscriptionGroupWrapper,
-    ) -> std::io::Result<()> {
+    fn bump_and_snapshot(&self, state: &mut SubscriptionGroupWrapper) -> PendingWrite {
         state.data_version.next_version();
-        config_file::persist(path, &*state)
+        self.file.snapshot(&*state)
     }
 
+    /// Writes the table now, on this thread (at shutdown).
     pub fn persist(&self) -> std::io::Result<()> {
-        config_file::persist(&self.path, &*self.state.lock().expect("groups lock"))
+        let write = self
+            .file
+            .snapshot(&*self.state.lock().expect("groups lock"));
+        write.write_blocking()
     }
 }

@@ -1,16 +1,15 @@
 //! The broker's topics (`TopicConfigManager`), persisted in `config/topics.json`.
 
 use crate::config::BrokerConfig;
-use crate::config_file;
+use crate::config_file::{self, PendingWrite, SnapshotFile};
 use ferrocket_common::names;
 use ferrocket_protocol::body::{perm, DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug)]
 pub struct TopicConfigManager {
-    path: PathBuf,
+    file: Arc<SnapshotFile>,
     state: Mutex<TopicConfigSerializeWrapper>,
 }
 
@@ -71,7 +70,7 @@ impl TopicConfigManager {
             state.topic_config_table.insert(t.topic_name.clone(), t);
         }
         TopicConfigManager {
-            path,
+            file: SnapshotFile::new(path),
             state: Mutex::new(state),
         }
     }
@@ -101,95 +100,108 @@ impl TopicConfigManager {
     }
 
     /// Adds or replaces a topic, bumps the data version and persists.
-    pub fn update(&self, config: TopicConfig) -> std::io::Result<()> {
-        let mut state = self.state.lock().expect("topics lock");
-        state
-            .topic_config_table
-            .insert(config.topic_name.clone(), config);
-        Self::bump_and_persist(&self.path, &mut state)
+    pub async fn update(&self, config: TopicConfig) -> std::io::Result<()> {
+        let write = {
+            let mut state = self.state.lock().expect("topics lock");
+            state
+                .topic_config_table
+                .insert(config.topic_name.clone(), config);
+            self.bump_and_snapshot(&mut state)
+        };
+        write.written().await
     }
 
-    pub fn delete(&self, topic: &str) -> std::io::Result<bool> {
-        let mut state = self.state.lock().expect("topics lock");
-        let existed = state.topic_config_table.remove(topic).is_some();
-        if existed {
-            Self::bump_and_persist(&self.path, &mut state)?;
-        }
-        Ok(existed)
+    pub async fn delete(&self, topic: &str) -> std::io::Result<bool> {
+        let write = {
+            let mut state = self.state.lock().expect("topics lock");
+            if state.topic_config_table.remove(topic).is_none() {
+                return Ok(false);
+            }
+            self.bump_and_snapshot(&mut state)
+        };
+        write.written().await?;
+        Ok(true)
     }
 
     /// `createTopicInSendMessageMethod`: creates `topic` from the `default_topic` template if
     /// that exists and may be inherited; `None` otherwise.
-    pub fn create_from_template(
+    pub async fn create_from_template(
         &self,
         topic: &str,
         default_topic: &str,
         client_queue_nums: i32,
         topic_sys_flag: i32,
     ) -> std::io::Result<Option<TopicConfig>> {
-        let mut state = self.state.lock().expect("topics lock");
-        if let Some(existing) = state.topic_config_table.get(topic) {
-            return Ok(Some(existing.clone()));
-        }
-        let Some(template) = state.topic_config_table.get(default_topic).cloned() else {
-            return Ok(None);
+        let (created, write) = {
+            let mut state = self.state.lock().expect("topics lock");
+            if let Some(existing) = state.topic_config_table.get(topic) {
+                return Ok(Some(existing.clone()));
+            }
+            let Some(template) = state.topic_config_table.get(default_topic).cloned() else {
+                return Ok(None);
+            };
+            if template.perm & perm::INHERIT == 0 {
+                return Ok(None);
+            }
+            let queues = client_queue_nums.min(template.write_queue_nums).max(1);
+            let created = TopicConfig {
+                topic_name: topic.to_owned(),
+                read_queue_nums: queues,
+                write_queue_nums: queues,
+                perm: template.perm & !perm::INHERIT,
+                topic_filter_type: template.topic_filter_type,
+                topic_sys_flag,
+                order: false,
+            };
+            tracing::info!(topic, queues, "topic auto-created from {default_topic}");
+            state
+                .topic_config_table
+                .insert(topic.to_owned(), created.clone());
+            (created, self.bump_and_snapshot(&mut state))
         };
-        if template.perm & perm::INHERIT == 0 {
-            return Ok(None);
-        }
-        let queues = client_queue_nums.min(template.write_queue_nums).max(1);
-        let created = TopicConfig {
-            topic_name: topic.to_owned(),
-            read_queue_nums: queues,
-            write_queue_nums: queues,
-            perm: template.perm & !perm::INHERIT,
-            topic_filter_type: template.topic_filter_type,
-            topic_sys_flag,
-            order: false,
-        };
-        tracing::info!(topic, queues, "topic auto-created from {default_topic}");
-        state
-            .topic_config_table
-            .insert(topic.to_owned(), created.clone());
-        Self::bump_and_persist(&self.path, &mut state)?;
+        write.written().await?;
         Ok(Some(created))
     }
 
     /// `createTopicInSendMessageBackMethod`: retry topics get `queues` read-write queues.
-    pub fn create_plain(
+    pub async fn create_plain(
         &self,
         topic: &str,
         queues: i32,
         perm: i32,
     ) -> std::io::Result<TopicConfig> {
-        let mut state = self.state.lock().expect("topics lock");
-        if let Some(existing) = state.topic_config_table.get(topic) {
-            return Ok(existing.clone());
-        }
-        let created = TopicConfig {
-            topic_name: topic.to_owned(),
-            read_queue_nums: queues,
-            write_queue_nums: queues,
-            perm,
-            ..TopicConfig::default()
+        let (created, write) = {
+            let mut state = self.state.lock().expect("topics lock");
+            if let Some(existing) = state.topic_config_table.get(topic) {
+                return Ok(existing.clone());
+            }
+            let created = TopicConfig {
+                topic_name: topic.to_owned(),
+                read_queue_nums: queues,
+                write_queue_nums: queues,
+                perm,
+                ..TopicConfig::default()
+            };
+            state
+                .topic_config_table
+                .insert(topic.to_owned(), created.clone());
+            (created, self.bump_and_snapshot(&mut state))
         };
-        state
-            .topic_config_table
-            .insert(topic.to_owned(), created.clone());
-        Self::bump_and_persist(&self.path, &mut state)?;
+        write.written().await?;
         Ok(created)
     }
 
-    fn bump_and_persist(
-        path: &std::path::Path,
-        state: &mut TopicConfigSerializeWrapper,
-    ) -> std::io::Result<()> {
+    fn bump_and_snapshot(&self, state: &mut TopicConfigSerializeWrapper) -> PendingWrite {
         state.data_version.next_version();
-        config_file::persist(path, &*state)
+        self.file.snapshot(&*state)
     }
 
+    /// Writes the table now, on this thread (at start and at shutdown).
     pub fn persist(&self) -> std::io::Result<()> {
-        config_file::persist(&self.path, &*self.state.lock().expect("topics lock"))
+        let write = self
+            .file
+            .snapshot(&*self.state.lock().expect("topics lock"));
+        write.write_blocking()
     }
 
     /// Bumps the version without a change to the table (Java does this when the broker's

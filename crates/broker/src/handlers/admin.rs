@@ -24,7 +24,11 @@ fn json_ok(value: &impl json::ToJson) -> HandlerResult {
     Ok(Some(ok().with_body(json::to_vec(value))))
 }
 
-pub fn create_topic(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+pub async fn create_topic(
+    broker: Arc<Broker>,
+    _: Channel,
+    request: RemotingCommand,
+) -> HandlerResult {
     let h: CreateTopicRequestHeader = request.decode_header()?;
     let topic = match TopicName::new(h.topic.as_str()) {
         Ok(t) => t,
@@ -45,24 +49,33 @@ pub fn create_topic(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand
         topic_sys_flag: h.topic_sys_flag.unwrap_or(0),
         order: h.order,
     };
-    broker.topics.update(config)?;
+    broker.topics.update(config).await?;
     broker.registration_needed();
     // Java leaves the default remark of a response created without a header class.
     Ok(Some(ok().with_remark("not set any response code")))
 }
 
-pub fn delete_topic(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+pub async fn delete_topic(
+    broker: Arc<Broker>,
+    _: Channel,
+    request: RemotingCommand,
+) -> HandlerResult {
     let h: TopicRequestHeader = request.decode_header()?;
-    broker.topics.delete(&h.topic)?;
+    broker.topics.delete(&h.topic).await?;
     // As Java: every topic no longer configured loses its consume queues and queue offsets,
     // except the schedule and transaction-op topics, which have no config of their own.
     let configured: std::collections::HashSet<String> =
         broker.topics.topic_names().into_iter().collect();
-    broker.store.clean_unused_topics(&|topic| {
-        configured.contains(topic)
-            || topic == names::SCHEDULE_TOPIC
-            || topic == names::TRANS_OP_HALF_TOPIC
-    })?;
+    let store = broker.clone();
+    tokio::task::spawn_blocking(move || {
+        store.store.clean_unused_topics(&|topic| {
+            configured.contains(topic)
+                || topic == names::SCHEDULE_TOPIC
+                || topic == names::TRANS_OP_HALF_TOPIC
+        })
+    })
+    .await
+    .map_err(std::io::Error::other)??;
     broker.registration_needed();
     Ok(Some(ok()))
 }
@@ -73,9 +86,13 @@ pub fn all_topic_config(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) 
     Ok(Some(r))
 }
 
-pub fn update_group(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+pub async fn update_group(
+    broker: Arc<Broker>,
+    _: Channel,
+    request: RemotingCommand,
+) -> HandlerResult {
     let config: SubscriptionGroupConfig = json::from_slice(request.body_bytes())?;
-    broker.groups.update(config)?;
+    broker.groups.update(config).await?;
     Ok(Some(ok()))
 }
 
@@ -83,9 +100,13 @@ pub fn all_groups(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> Han
     json_ok(&broker.groups.wrapper())
 }
 
-pub fn delete_group(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+pub async fn delete_group(
+    broker: Arc<Broker>,
+    _: Channel,
+    request: RemotingCommand,
+) -> HandlerResult {
     let h: DeleteSubscriptionGroupRequestHeader = request.decode_header()?;
-    broker.groups.delete(&h.group_name)?;
+    broker.groups.delete(&h.group_name).await?;
     if h.remove_offset.unwrap_or(false) {
         broker.offsets.remove_group(&h.group_name);
     }
@@ -294,7 +315,11 @@ pub fn broker_config(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> 
 /// text; a black-listed key refuses the whole update with NO_PERMISSION; no body is a no-op.
 /// Unlike Java, which skips a value it cannot parse and still answers SUCCESS, a bad value is
 /// answered SYSTEM_ERROR naming the key, and nothing changes.
-pub async fn update_broker_config(broker: Arc<Broker>, request: RemotingCommand) -> HandlerResult {
+pub async fn update_broker_config(
+    broker: Arc<Broker>,
+    _: Channel,
+    request: RemotingCommand,
+) -> HandlerResult {
     let Some(body) = &request.body else {
         return Ok(Some(RemotingCommand::response(ResponseCode::SUCCESS, None)));
     };

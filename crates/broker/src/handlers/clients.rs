@@ -12,10 +12,10 @@ use ferrocket_remoting::{Channel, HandlerResult};
 use std::sync::Arc;
 use std::time::Instant;
 
-pub fn heartbeat(
-    broker: &Arc<Broker>,
-    channel: &Channel,
-    request: &RemotingCommand,
+pub async fn heartbeat(
+    broker: Arc<Broker>,
+    channel: Channel,
+    request: RemotingCommand,
 ) -> HandlerResult {
     let data: HeartbeatData = json::from_slice(request.body_bytes())?;
     let client = |id: &str| ClientChannel {
@@ -26,16 +26,19 @@ pub fn heartbeat(
         last_update: Instant::now(),
     };
     for consumer in &data.consumer_data_set {
-        let group = broker.groups.get_or_create(&consumer.group_name)?;
+        let group = broker.groups.get_or_create(&consumer.group_name).await?;
         // Each consumer group gets its retry topic.
         if let Ok(group_name) = ferrocket_common::GroupName::new(consumer.group_name.as_str()) {
             let retry = TopicName::retry_of(&group_name);
             if broker.topics.get(retry.as_str()).is_none() {
-                broker.topics.create_plain(
-                    retry.as_str(),
-                    group.retry_queue_nums.max(1),
-                    perm::READ | perm::WRITE,
-                )?;
+                broker
+                    .topics
+                    .create_plain(
+                        retry.as_str(),
+                        group.retry_queue_nums.max(1),
+                        perm::READ | perm::WRITE,
+                    )
+                    .await?;
                 broker.registration_needed();
             }
         }
@@ -45,7 +48,7 @@ pub fn heartbeat(
         if (effect.members_changed || effect.subscriptions_changed)
             && group.notify_consumer_ids_changed_enable
         {
-            notify_ids_changed(broker, &consumer.group_name);
+            notify_ids_changed(&broker, &consumer.group_name);
         }
     }
     for producer in &data.producer_data_set {

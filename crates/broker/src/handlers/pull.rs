@@ -124,7 +124,7 @@ pub async fn pull_message(
             ),
         );
     }
-    let group = match broker.groups.get_or_create(&h.consumer_group) {
+    let group = match broker.groups.get_or_create(&h.consumer_group).await {
         Ok(g) => g,
         Err(e) => return error(ResponseCode::SYSTEM_ERROR, e.to_string()),
     };

@@ -39,7 +39,7 @@ fn illegal_message(broker: &Broker) -> RemotingCommand {
 }
 
 /// Checks the target topic and queue (`msgCheck`), creating the topic if allowed.
-fn check(
+async fn check(
     broker: &Broker,
     live: &BrokerConfig,
     h: &SendMessageRequestHeader,
@@ -86,6 +86,7 @@ fn check(
                 h.default_topic_queue_nums,
                 sys_flag,
             )
+            .await
             .map_err(|e| response(broker, ResponseCode::SYSTEM_ERROR, Some(e.to_string())))?;
         if config.is_some() {
             broker.registration_needed();
@@ -95,6 +96,7 @@ fn check(
                 broker
                     .topics
                     .create_plain(&h.topic, 1, perm::READ | perm::WRITE)
+                    .await
                     .map_err(|e| {
                         response(broker, ResponseCode::SYSTEM_ERROR, Some(e.to_string()))
                     })?,
@@ -195,7 +197,7 @@ pub async fn send_message(
     let h = SendMessageRequestHeader::from_command(&request)?;
     // One snapshot of the live settings for the whole request.
     let live = broker.config();
-    let config = match check(&broker, &live, &h) {
+    let config = match check(&broker, &live, &h).await {
         Ok(c) => c,
         Err(resp) => return Ok(Some(resp)),
     };
