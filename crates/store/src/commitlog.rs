@@ -16,7 +16,7 @@ use ferrocket_common::{crc, properties, sysflag, tag};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// What a producer's message becomes in the CommitLog; the store fills in the rest.
@@ -198,6 +198,47 @@ pub(crate) struct Shared {
     pub(crate) segments: RwLock<Vec<Arc<Segment>>>,
     /// Records below this offset are complete and readable.
     pub(crate) published: AtomicU64,
+    /// Wakes the indexer when records follow a quiet spell.
+    pub(crate) appended: Doorbell,
+}
+
+/// Lets a thread that follows the log sleep while nothing is appended, instead of polling:
+/// the writer rings only when the follower said it is going to sleep, so a busy log costs
+/// one relaxed load per append.
+#[derive(Default)]
+pub(crate) struct Doorbell {
+    sleeping: AtomicBool,
+    lock: Mutex<()>,
+    ring: std::sync::Condvar,
+}
+
+impl Doorbell {
+    /// Called after publishing a record.
+    pub(crate) fn ring(&self) {
+        if self.sleeping.load(Ordering::Relaxed) {
+            self.sleeping.store(false, Ordering::Relaxed);
+            let _guard = self.lock.lock().expect("doorbell lock");
+            self.ring.notify_all();
+        }
+    }
+
+    /// Wakes the follower whether or not it said it sleeps (to stop it).
+    pub(crate) fn wake(&self) {
+        let _guard = self.lock.lock().expect("doorbell lock");
+        self.ring.notify_all();
+    }
+
+    /// Sleeps until a ring or a `wake`, or `limit`, if `quiet` (checked after saying so, under
+    /// the lock `wake` takes) still holds. The writer's check of `sleeping` is not ordered
+    /// against its publish, so a ring can be missed in a race: `limit` bounds what that costs.
+    pub(crate) fn wait(&self, quiet: impl Fn() -> bool, limit: std::time::Duration) {
+        let guard = self.lock.lock().expect("doorbell lock");
+        self.sleeping.store(true, Ordering::SeqCst);
+        if quiet() {
+            let _ = self.ring.wait_timeout(guard, limit).expect("doorbell lock");
+        }
+        self.sleeping.store(false, Ordering::Relaxed);
+    }
 }
 
 impl Shared {
@@ -394,6 +435,7 @@ impl CommitLog {
             segment_bytes: config.commit_log_segment_bytes,
             segments: RwLock::new(segments),
             published: AtomicU64::new(report.valid_end),
+            appended: Doorbell::default(),
         });
         let flush = FlushQueue::start(
             shared.clone(),
@@ -553,6 +595,7 @@ impl CommitLog {
         self.shared
             .published
             .store(physical_offset + len as u64, Ordering::Release);
+        self.shared.appended.ring();
         // After `published`: whoever reads this time then sees the record published.
         self.shared
             .last_store_timestamp
@@ -849,4 +892,39 @@ fn recover(
         tracing::warn!(?report, "commitlog recovery truncated the tail");
     }
     Ok((report, offsets, end_index, end_pos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// The follower sleeps with a limit far beyond the test's patience: only the ring can
+    /// end its wait in time.
+    #[test]
+    fn a_ring_wakes_the_sleeping_follower() {
+        let bell = Arc::new(Doorbell::default());
+        let (done, finished) = std::sync::mpsc::channel();
+        let follower = bell.clone();
+        std::thread::spawn(move || {
+            follower.wait(|| true, Duration::from_secs(600));
+            let _ = done.send(());
+        });
+        while !bell.sleeping.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        bell.ring();
+        finished
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the ring woke the follower");
+        assert!(!bell.sleeping.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_follower_that_sees_new_records_does_not_sleep() {
+        let bell = Doorbell::default();
+        let started = std::time::Instant::now();
+        bell.wait(|| false, Duration::from_secs(600));
+        assert!(started.elapsed() < Duration::from_secs(60));
+    }
 }

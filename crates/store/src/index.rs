@@ -428,8 +428,16 @@ impl IndexService {
 pub(crate) struct Indexer {
     progress: Arc<std::sync::atomic::AtomicU64>,
     stop: Arc<std::sync::atomic::AtomicBool>,
+    log: Arc<crate::commitlog::Shared>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
+
+/// How often the indexer looks for new records while they keep coming (each look indexes
+/// all there is), and after how many empty looks in a row it sleeps until an append rings.
+const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(1);
+const EMPTY_POLLS_BEFORE_SLEEP: u32 = 20;
+/// The longest the sleeping indexer stays unaware of a record, should it miss the ring.
+const MISSED_RING_LIMIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl std::fmt::Debug for Indexer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -448,10 +456,12 @@ impl Indexer {
         use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
         let progress = Arc::new(AtomicU64::new(from));
         let stop = Arc::new(AtomicBool::new(false));
-        let (p, s) = (progress.clone(), stop.clone());
+        let (p, s, follower) = (progress.clone(), stop.clone(), log.clone());
+        let mut empty_polls = 0u32;
         let thread = std::thread::Builder::new()
             .name("store-indexer".into())
             .spawn(move || loop {
+                let log = &follower;
                 let stopping = s.load(Ordering::Acquire);
                 let end = log.published.load(Ordering::Acquire);
                 let mut at = p.load(Ordering::Acquire);
@@ -463,8 +473,9 @@ impl Indexer {
                     .first()
                     .map_or(0, |seg| seg.start_offset());
                 at = at.max(oldest);
+                let started_at = at;
                 while at < end {
-                    match index_one(&index, &log, at) {
+                    match index_one(&index, log, at) {
                         Ok(next) => at = next,
                         Err(e) => {
                             tracing::error!(offset = at, "indexing stopped: {e}");
@@ -476,12 +487,21 @@ impl Indexer {
                 if stopping {
                     return;
                 }
-                std::thread::sleep(std::time::Duration::from_millis(1));
+                // Polling batches the records of a busy log; a quiet log is not polled.
+                empty_polls = if at == started_at { empty_polls + 1 } else { 0 };
+                if empty_polls >= EMPTY_POLLS_BEFORE_SLEEP {
+                    let quiet =
+                        || log.published.load(Ordering::SeqCst) == end && !s.load(Ordering::SeqCst);
+                    log.appended.wait(quiet, MISSED_RING_LIMIT);
+                } else {
+                    std::thread::sleep(POLL_INTERVAL);
+                }
             })
             .expect("spawning the indexer thread");
         Indexer {
             progress,
             stop,
+            log,
             thread: Mutex::new(Some(thread)),
         }
     }
@@ -493,7 +513,8 @@ impl Indexer {
 
     /// Indexes what is published, then stops.
     pub(crate) fn stop(&self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.log.appended.wake();
         if let Some(thread) = self.thread.lock().expect("indexer thread lock").take() {
             let _ = thread.join();
         }
