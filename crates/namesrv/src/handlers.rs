@@ -25,6 +25,8 @@ pub struct Namesrv {
     config: Mutex<NamesrvConfig>,
     /// Broker addresses registered over each connection, dropped when it closes.
     connections: Mutex<HashMap<SocketAddr, HashSet<String>>>,
+    /// Taken for each write of the KV or config file: one write at a time, off the runtime.
+    file_writes: tokio::sync::Mutex<()>,
 }
 
 type Handler = fn(&Arc<Namesrv>, &Channel, &RemotingCommand) -> HandlerResult;
@@ -45,12 +47,13 @@ impl Namesrv {
             kv: Mutex::new(kv),
             config: Mutex::new(config),
             connections: Mutex::new(HashMap::new()),
+            file_writes: tokio::sync::Mutex::new(()),
         }))
     }
 
     /// Routes every name-server request code to its handler.
     pub fn router(self: &Arc<Self>) -> Router {
-        let table: [(RequestCode, Handler); 18] = [
+        let table: [(RequestCode, Handler); 15] = [
             (RequestCode::REGISTER_BROKER, Namesrv::register_broker),
             (RequestCode::UNREGISTER_BROKER, Namesrv::unregister_broker),
             (RequestCode::QUERY_DATA_VERSION, Namesrv::query_data_version),
@@ -77,11 +80,8 @@ impl Namesrv {
                 RequestCode::ADD_WRITE_PERM_OF_BROKER,
                 Namesrv::add_write_perm,
             ),
-            (RequestCode::PUT_KV_CONFIG, Namesrv::put_kv),
             (RequestCode::GET_KV_CONFIG, Namesrv::get_kv),
-            (RequestCode::DELETE_KV_CONFIG, Namesrv::delete_kv),
             (RequestCode::GET_KVLIST_BY_NAMESPACE, Namesrv::kv_list),
-            (RequestCode::UPDATE_NAMESRV_CONFIG, Namesrv::update_config),
             (RequestCode::GET_NAMESRV_CONFIG, Namesrv::get_config),
             (RequestCode::GET_UNIT_TOPIC_LIST, Namesrv::all_topics),
         ];
@@ -93,7 +93,42 @@ impl Namesrv {
                 async move { result }
             });
         }
+        // The handlers that write a file wait for it without holding a runtime worker.
+        let me = self.clone();
+        router = router.route(RequestCode::PUT_KV_CONFIG, move |_: Channel, request| {
+            me.clone().put_kv(request)
+        });
+        let me = self.clone();
+        router = router.route(RequestCode::DELETE_KV_CONFIG, move |_: Channel, request| {
+            me.clone().delete_kv(request)
+        });
+        let me = self.clone();
+        router = router.route(
+            RequestCode::UPDATE_NAMESRV_CONFIG,
+            move |_: Channel, request| me.clone().update_config(request),
+        );
         router
+    }
+
+    /// Writes `contents()` to `path` durably on a blocking thread, one write at a time. The
+    /// contents are taken when this write's turn comes, so the last write holds the newest
+    /// state whatever order the requests raced in.
+    async fn write_file(
+        &self,
+        path: std::path::PathBuf,
+        contents: impl FnOnce() -> Vec<u8>,
+    ) -> std::io::Result<()> {
+        let _turn = self.file_writes.lock().await;
+        let bytes = contents();
+        tokio::task::spawn_blocking(move || crate::config_file::write_durably(&path, &bytes))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+
+    async fn write_kv_file(&self) -> std::io::Result<()> {
+        let path = self.kv.lock().expect("kv lock").path().to_owned();
+        self.write_file(path, || self.kv.lock().expect("kv lock").file_contents())
+            .await
     }
 
     fn register_broker(
@@ -333,12 +368,13 @@ impl Namesrv {
         )))
     }
 
-    fn put_kv(self: &Arc<Self>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+    async fn put_kv(self: Arc<Self>, request: RemotingCommand) -> HandlerResult {
         let h: PutKVConfigRequestHeader = request.decode_header()?;
         self.kv
             .lock()
             .expect("kv lock")
-            .put(&h.namespace, &h.key, &h.value)?;
+            .put(&h.namespace, &h.key, &h.value);
+        self.write_kv_file().await?;
         Ok(Some(ok()))
     }
 
@@ -365,12 +401,13 @@ impl Namesrv {
         }))
     }
 
-    fn delete_kv(self: &Arc<Self>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+    async fn delete_kv(self: Arc<Self>, request: RemotingCommand) -> HandlerResult {
         let h: DeleteKVConfigRequestHeader = request.decode_header()?;
         self.kv
             .lock()
             .expect("kv lock")
-            .delete(&h.namespace, &h.key)?;
+            .delete(&h.namespace, &h.key);
+        self.write_kv_file().await?;
         Ok(Some(ok()))
     }
 
@@ -391,36 +428,40 @@ impl Namesrv {
     /// UPDATE_NAMESRV_CONFIG: a black-listed key refuses the update with NO_PERMISSION; a bad
     /// value is answered SYSTEM_ERROR naming the key and changes nothing (Java skips it and
     /// answers SUCCESS); then the settings are written to `configStorePath`, as Java does.
-    fn update_config(self: &Arc<Self>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+    async fn update_config(self: Arc<Self>, request: RemotingCommand) -> HandlerResult {
         let Some(body) = &request.body else {
             return Ok(Some(ok()));
         };
         let settings = ferrocket_common::config_text::parse(&String::from_utf8_lossy(body));
-        let mut config = self.config.lock().expect("config lock");
-        if settings.iter().any(|(k, _)| config.is_black_listed(k)) {
-            return Ok(Some(RemotingCommand::response(
-                ResponseCode::NO_PERMISSION,
-                Some("Can not update config in black list.".into()),
-            )));
-        }
-        let (next, ignored) = match config.updated(&settings) {
-            Ok(updated) => updated,
-            Err(e) => {
+        let path = {
+            let mut config = self.config.lock().expect("config lock");
+            if settings.iter().any(|(k, _)| config.is_black_listed(k)) {
                 return Ok(Some(RemotingCommand::response(
-                    ResponseCode::SYSTEM_ERROR,
-                    Some(e.to_string()),
-                )))
+                    ResponseCode::NO_PERMISSION,
+                    Some("Can not update config in black list.".into()),
+                )));
             }
+            let (next, ignored) = match config.updated(&settings) {
+                Ok(updated) => updated,
+                Err(e) => {
+                    return Ok(Some(RemotingCommand::response(
+                        ResponseCode::SYSTEM_ERROR,
+                        Some(e.to_string()),
+                    )))
+                }
+            };
+            if !ignored.is_empty() {
+                tracing::warn!(?ignored, "UPDATE_NAMESRV_CONFIG: unknown keys ignored");
+            }
+            *config = next;
+            config.config_store_path.clone()
         };
-        if !ignored.is_empty() {
-            tracing::warn!(?ignored, "UPDATE_NAMESRV_CONFIG: unknown keys ignored");
-        }
-        *config = next;
-        if let Err(e) = crate::config_file::write_durably(
-            &config.config_store_path,
-            config.persisted_properties().as_bytes(),
-        ) {
-            tracing::warn!(path = %config.config_store_path.display(), "could not write the name server config: {e}");
+        let contents = || {
+            let config = self.config.lock().expect("config lock");
+            config.persisted_properties().into_bytes()
+        };
+        if let Err(e) = self.write_file(path.clone(), contents).await {
+            tracing::warn!(path = %path.display(), "could not write the name server config: {e}");
         }
         Ok(Some(ok()))
     }

@@ -45,27 +45,30 @@ impl KvConfig {
         self.table.get(namespace).filter(|m| !m.is_empty())
     }
 
-    pub fn put(&mut self, namespace: &str, key: &str, value: &str) -> io::Result<()> {
+    /// Sets a value in memory; [`KvConfig::file_contents`] then holds it.
+    pub fn put(&mut self, namespace: &str, key: &str, value: &str) {
         self.table
             .entry(namespace.to_owned())
             .or_default()
             .insert(key.to_owned(), value.to_owned());
-        self.persist()
     }
 
-    pub fn delete(&mut self, namespace: &str, key: &str) -> io::Result<()> {
+    pub fn delete(&mut self, namespace: &str, key: &str) {
         if let Some(ns) = self.table.get_mut(namespace) {
             ns.remove(key);
         }
-        self.persist()
     }
 
-    /// Writes `<f>.tmp`, keeps the old file as `<f>.bak`, renames the tmp into place.
-    fn persist(&self) -> io::Result<()> {
-        let text = json::to_vec(&KvConfigFile {
+    /// Where the table is persisted (`kvConfigPath`).
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// The table as `kvConfig.json` holds it.
+    pub fn file_contents(&self) -> Vec<u8> {
+        json::to_vec(&KvConfigFile {
             config_table: self.table.clone(),
-        });
-        crate::config_file::write_durably(&self.path, &text)
+        })
     }
 }
 
@@ -88,8 +91,11 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("kvConfig.json");
         let mut kv = KvConfig::load(path.clone()).unwrap();
-        kv.put(ORDER_TOPIC_CONFIG, "T", "broker-a:4").unwrap();
-        kv.put("ns", "k", "v").unwrap();
+        // Two writes, as two PUT_KV_CONFIG requests make: the first becomes the `.bak`.
+        kv.put(ORDER_TOPIC_CONFIG, "T", "broker-a:4");
+        crate::config_file::write_durably(&path, &kv.file_contents()).unwrap();
+        kv.put("ns", "k", "v");
+        crate::config_file::write_durably(&path, &kv.file_contents()).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             r#"{"configTable":{"ORDER_TOPIC_CONFIG":{"T":"broker-a:4"},"ns":{"k":"v"}}}"#
