@@ -273,6 +273,10 @@ enum PreallocJob {
 struct Preallocator {
     ready: Arc<Mutex<Option<(u64, Segment)>>>,
     requests: Mutex<std::sync::mpsc::Sender<PreallocJob>>,
+    /// Start offset of the segment being written. Warming a segment the writer has left is
+    /// skipped: a write fault would also stamp the file's mtime, which retention reads as
+    /// the segment's age.
+    writing: Arc<AtomicU64>,
 }
 
 impl Preallocator {
@@ -280,6 +284,8 @@ impl Preallocator {
         let ready: Arc<Mutex<Option<(u64, Segment)>>> = Arc::new(Mutex::new(None));
         let (tx, rx) = std::sync::mpsc::channel::<PreallocJob>();
         let slot = ready.clone();
+        let writing = Arc::new(AtomicU64::new(0));
+        let writer_at = writing.clone();
         std::thread::Builder::new()
             .name("commitlog-prealloc".into())
             .spawn(move || {
@@ -299,6 +305,8 @@ impl Preallocator {
                                 }
                             }
                         }
+                        PreallocJob::Warm(seg, ..)
+                            if seg.start_offset() < writer_at.load(Ordering::Acquire) => {}
                         PreallocJob::Warm(seg, from, to) if warming => {
                             if let Err(e) = seg.prefault(from, to.saturating_sub(from)) {
                                 // A kernel without MADV_POPULATE_WRITE (before 5.14): appends fault.
@@ -314,6 +322,7 @@ impl Preallocator {
         Preallocator {
             ready,
             requests: Mutex::new(tx),
+            writing,
         }
     }
 
@@ -321,8 +330,11 @@ impl Preallocator {
         let _ = self.requests.lock().expect("prealloc requests").send(job);
     }
 
-    /// Faults in the whole window ahead of a writer now at `pos` of `segment`.
+    /// Faults in the whole window ahead of a writer now at `pos` of `segment`, the segment it
+    /// writes from now on.
     fn warm_from(&self, segment: &Arc<Segment>, pos: usize) {
+        self.writing
+            .store(segment.start_offset(), Ordering::Release);
         self.send(PreallocJob::Warm(segment.clone(), pos, pos + WARM_AHEAD));
     }
 
