@@ -1,6 +1,6 @@
 //! The name server over real sockets, driven by the project's own remoting client.
 
-use ferrocket_namesrv::{Namesrv, NamesrvConfig};
+use ferrocket_namesrv::NamesrvConfig;
 use ferrocket_protocol::body::{
     ClusterInfo, RegisterBrokerBody, TopicConfig, TopicList, TopicRouteData,
 };
@@ -8,52 +8,31 @@ use ferrocket_protocol::header::*;
 use ferrocket_protocol::json;
 use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferrocket_remoting::{ClientConfig, RemotingClient, Router};
+use ferrocket_testkit::{NameServer, TempDir};
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 const T: Duration = Duration::from_secs(5);
 
 struct Server {
     addr: String,
-    stop: Option<oneshot::Sender<()>>,
     kv_dir: std::path::PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let _ = std::fs::remove_dir_all(&self.kv_dir);
-    }
+    _namesrv: NameServer,
+    _dir: TempDir,
 }
 
 async fn start(expiry: Duration) -> Server {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let kv_dir = std::env::temp_dir().join(format!(
-        "ferrocket-namesrv-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
+    let dir = TempDir::new("namesrv");
     let config = NamesrvConfig {
-        kv_config_path: kv_dir.join("kvConfig.json"),
-        config_store_path: kv_dir.join("namesrv.properties"),
         scan_interval: Duration::from_millis(50),
         broker_expiry: expiry,
-        ..NamesrvConfig::default()
+        ..ferrocket_testkit::namesrv_config(dir.path())
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let namesrv = Namesrv::new(config.clone()).unwrap();
-    tokio::spawn(ferrocket_namesrv::serve(namesrv, listener, config, async {
-        let _ = stopped.await;
-    }));
+    let namesrv = NameServer::start(config).await;
     Server {
-        addr,
-        stop: Some(stop),
-        kv_dir,
+        addr: namesrv.addr.clone(),
+        kv_dir: dir.path().to_owned(),
+        _namesrv: namesrv,
+        _dir: dir,
     }
 }
 

@@ -3,89 +3,50 @@
 #![allow(dead_code)]
 
 use bytes::Bytes;
-use ferrocket_broker::{Broker, BrokerConfig};
+use ferrocket_broker::BrokerConfig;
 use ferrocket_common::message_id::OffsetMessageId;
 use ferrocket_common::record::MessageRecord;
 use ferrocket_protocol::body::TopicRouteData;
 use ferrocket_protocol::header::*;
 use ferrocket_protocol::{json, RemotingCommand, RequestCode, ResponseCode};
 use ferrocket_remoting::{ClientConfig, RemotingClient, Router};
+use ferrocket_testkit::{NameServer, RunningBroker, TempDir};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 pub const T: Duration = Duration::from_secs(5);
 
+/// A name server and one broker on loopback; stopped and removed when dropped.
 pub struct Cluster {
     pub namesrv: String,
     pub broker: String,
     pub store: Arc<ferrocket_store::MessageStore>,
-    stops: Vec<oneshot::Sender<()>>,
-    dir: std::path::PathBuf,
+    // Dropped in this order: the broker, its name server, then their files.
+    _broker: RunningBroker,
+    _namesrv: NameServer,
+    _dir: TempDir,
 }
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for s in self.stops.drain(..) {
-            let _ = s.send(());
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
+/// Starts a name server and a broker with a small store; `tweak` adjusts the broker's config.
 pub async fn start(tweak: impl FnOnce(&mut BrokerConfig)) -> Cluster {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "ferrocket-broker-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut stops = Vec::new();
-
-    let ns_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let namesrv = ns_listener.local_addr().unwrap().to_string();
-    let ns_config = ferrocket_namesrv::NamesrvConfig {
-        kv_config_path: dir.join("kv.json"),
-        ..Default::default()
-    };
-    let (stop, stopped) = oneshot::channel::<()>();
-    stops.push(stop);
-    tokio::spawn(ferrocket_namesrv::serve(
-        ferrocket_namesrv::Namesrv::new(ns_config.clone()).unwrap(),
-        ns_listener,
-        ns_config,
-        async {
-            let _ = stopped.await;
-        },
-    ));
-
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut config = BrokerConfig {
-        listen_port: port,
-        namesrv_addr: Some(namesrv.clone()),
-        ..BrokerConfig::default()
-    };
-    config.store.root_dir = dir.join("store");
-    config.store.commit_log_segment_bytes = 1 << 20;
-    config.store.index_hash_slots = 1024;
-    config.store.index_num = 4096;
-    tweak(&mut config);
-    let (store, holds) = ferrocket_broker::open_store(&config).unwrap();
-    let broker = Broker::new(config, store.clone(), holds);
-    let (stop, stopped) = oneshot::channel::<()>();
-    stops.push(stop);
-    tokio::spawn(ferrocket_broker::serve(broker, listener, None, async {
-        let _ = stopped.await;
-    }));
+    let dir = TempDir::new("broker");
+    let namesrv = NameServer::start(ferrocket_testkit::namesrv_config(dir.path())).await;
+    let broker = RunningBroker::start(|config| {
+        config.namesrv_addr = Some(namesrv.addr.clone());
+        config.store.root_dir = dir.path().join("store");
+        config.store.commit_log_segment_bytes = 1 << 20;
+        config.store.index_hash_slots = 1024;
+        config.store.index_num = 4096;
+        tweak(config);
+    })
+    .await;
     Cluster {
-        namesrv,
-        broker: format!("127.0.0.1:{port}"),
-        store,
-        stops,
-        dir,
+        namesrv: namesrv.addr.clone(),
+        broker: broker.addr.clone(),
+        store: broker.store.clone(),
+        _broker: broker,
+        _namesrv: namesrv,
+        _dir: dir,
     }
 }
 

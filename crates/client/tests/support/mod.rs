@@ -1,91 +1,52 @@
 //! A real name server and one or more real brokers on loopback for the client's tests.
 #![allow(dead_code)]
 
-use ferrocket_broker::{Broker, BrokerConfig};
+use ferrocket_broker::BrokerConfig;
 use ferrocket_client::{Admin, ClientOptions, MessageExt};
 use ferrocket_protocol::body::TopicConfig;
+use ferrocket_testkit::{NameServer, RunningBroker, TempDir};
 use std::collections::HashMap;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 pub const CLUSTER: &str = "DefaultCluster";
 
+/// A name server and brokers of one cluster on loopback; stopped and removed when dropped.
 pub struct Cluster {
     pub namesrv: String,
     pub brokers: Vec<String>,
-    broker_stops: Vec<Option<oneshot::Sender<()>>>,
-    namesrv_stop: Option<oneshot::Sender<()>>,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for s in self.broker_stops.iter_mut().filter_map(Option::take) {
-            let _ = s.send(());
-        }
-        if let Some(s) = self.namesrv_stop.take() {
-            let _ = s.send(());
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+    // Dropped in this order: the brokers, their name server, then their files.
+    running: Vec<RunningBroker>,
+    _namesrv: NameServer,
+    _dir: TempDir,
 }
 
 /// Starts a name server and `brokers` brokers (`broker-a`, `broker-b` …) of one cluster.
 pub async fn start(brokers: usize, tweak: impl Fn(&mut BrokerConfig)) -> Cluster {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "ferrocket-client-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    let ns_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let namesrv = ns_listener.local_addr().unwrap().to_string();
-    let ns_config = ferrocket_namesrv::NamesrvConfig {
-        kv_config_path: dir.join("kv.json"),
-        ..Default::default()
-    };
-    let (namesrv_stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(ferrocket_namesrv::serve(
-        ferrocket_namesrv::Namesrv::new(ns_config.clone()).unwrap(),
-        ns_listener,
-        ns_config,
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let mut cluster = Cluster {
-        namesrv: namesrv.clone(),
-        brokers: Vec::new(),
-        broker_stops: Vec::new(),
-        namesrv_stop: Some(namesrv_stop),
-        dir: dir.clone(),
-    };
+    let dir = TempDir::new("client");
+    let namesrv = NameServer::start(ferrocket_testkit::namesrv_config(dir.path())).await;
+    let mut running = Vec::new();
     for i in 0..brokers {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
         let name = format!("broker-{}", (b'a' + i as u8) as char);
-        let mut config = BrokerConfig {
-            listen_port: port,
-            namesrv_addr: Some(namesrv.clone()),
-            broker_name: name.clone(),
-            ..BrokerConfig::default()
-        };
-        config.store.root_dir = dir.join(&name);
-        config.store.commit_log_segment_bytes = 4 << 20;
-        config.store.index_hash_slots = 4096;
-        config.store.index_num = 16384;
-        tweak(&mut config);
-        let (store, holds) = ferrocket_broker::open_store(&config).unwrap();
-        let broker = Broker::new(config, store, holds);
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(ferrocket_broker::serve(broker, listener, None, async {
-            let _ = stopped.await;
-        }));
-        cluster.brokers.push(format!("127.0.0.1:{port}"));
-        cluster.broker_stops.push(Some(stop));
+        running.push(
+            RunningBroker::start(|config| {
+                config.namesrv_addr = Some(namesrv.addr.clone());
+                config.broker_name = name.clone();
+                config.store.root_dir = dir.path().join(&name);
+                config.store.commit_log_segment_bytes = 4 << 20;
+                config.store.index_hash_slots = 4096;
+                config.store.index_num = 16384;
+                tweak(config);
+            })
+            .await,
+        );
     }
+    let cluster = Cluster {
+        namesrv: namesrv.addr.clone(),
+        brokers: running.iter().map(|b| b.addr.clone()).collect(),
+        running,
+        _namesrv: namesrv,
+        _dir: dir,
+    };
     cluster.wait_registered(brokers).await;
     cluster
 }
@@ -156,9 +117,7 @@ impl Cluster {
 
     /// Stops broker `i` (it unregisters from the name server).
     pub fn stop_broker(&mut self, i: usize) {
-        if let Some(s) = self.broker_stops[i].take() {
-            let _ = s.send(());
-        }
+        self.running[i].stop();
     }
 }
 
