@@ -10,7 +10,7 @@ use support::{message, TempDir};
 
 fn config(dir: &TempDir, segment: u64, flush: FlushDiskType) -> StoreConfig {
     StoreConfig {
-        root_dir: dir.0.clone(),
+        root_dir: dir.path().to_owned(),
         commit_log_segment_bytes: segment,
         flush_disk_type: flush,
         ..StoreConfig::default()
@@ -19,7 +19,7 @@ fn config(dir: &TempDir, segment: u64, flush: FlushDiskType) -> StoreConfig {
 
 #[test]
 fn appended_record_equals_the_common_encoding() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (log, report) =
         CommitLog::open(config(&dir, 64 * 1024, FlushDiskType::AsyncFlush)).unwrap();
     assert_eq!(report.valid_end, 0);
@@ -50,7 +50,7 @@ fn appended_record_equals_the_common_encoding() {
 
 #[test]
 fn segments_roll_with_a_blank_marker_and_java_names() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let segment = 4096u64;
     let (log, _) = CommitLog::open(config(&dir, segment, FlushDiskType::AsyncFlush)).unwrap();
     let body = [7u8; 300];
@@ -78,7 +78,7 @@ fn segments_roll_with_a_blank_marker_and_java_names() {
             total_size: (segment - blank_at) as i32
         }
     );
-    let mut names: Vec<String> = std::fs::read_dir(dir.0.join("commitlog"))
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("commitlog"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
@@ -87,7 +87,7 @@ fn segments_roll_with_a_blank_marker_and_java_names() {
     assert_eq!(names[1], "00000000000000004096");
     for name in &names {
         assert_eq!(
-            std::fs::metadata(dir.0.join("commitlog").join(name))
+            std::fs::metadata(dir.path().join("commitlog").join(name))
                 .unwrap()
                 .len(),
             segment
@@ -98,7 +98,7 @@ fn segments_roll_with_a_blank_marker_and_java_names() {
 
 #[test]
 fn prepared_and_rolled_back_records_get_no_queue_offset() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (log, _) = CommitLog::open(config(&dir, 64 * 1024, FlushDiskType::AsyncFlush)).unwrap();
     let mut m = message("T", 0, b"x", "");
     log.append(&m).unwrap();
@@ -114,7 +114,7 @@ fn prepared_and_rolled_back_records_get_no_queue_offset() {
 
 #[test]
 fn oversized_messages_are_refused() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let mut cfg = config(&dir, 64 * 1024, FlushDiskType::AsyncFlush);
     cfg.max_message_bytes = 1000;
     let (log, _) = CommitLog::open(cfg).unwrap();
@@ -139,7 +139,7 @@ fn oversized_messages_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_flush_puts_complete_after_a_covering_flush() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (log, _) = CommitLog::open(config(&dir, 1 << 20, FlushDiskType::SyncFlush)).unwrap();
     let log = Arc::new(log);
     let mut tasks = Vec::new();
@@ -171,7 +171,7 @@ async fn sync_flush_puts_complete_after_a_covering_flush() {
 /// syncs follows the rounds each putter goes through, not the number of puts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_puts_share_one_sync() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (log, _) = CommitLog::open(config(&dir, 1 << 20, FlushDiskType::SyncFlush)).unwrap();
     let log = Arc::new(log);
     log.simulate_sync_latency(std::time::Duration::from_millis(20));
@@ -208,7 +208,7 @@ async fn waiting_puts_share_one_sync() {
 
 #[tokio::test]
 async fn a_failed_flush_poisons_the_log() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (log, _) = CommitLog::open(config(&dir, 1 << 20, FlushDiskType::SyncFlush)).unwrap();
     log.put(&message("T", 0, b"durable", "")).await.unwrap();
     log.inject_flush_failure();
@@ -228,7 +228,7 @@ async fn a_failed_flush_poisons_the_log() {
 
 #[test]
 fn reopen_after_clean_shutdown_continues_where_it_stopped() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let cfg = config(&dir, 4096, FlushDiskType::AsyncFlush);
     let (log, _) = CommitLog::open(cfg.clone()).unwrap();
     for i in 0..30 {
@@ -248,7 +248,7 @@ fn reopen_after_clean_shutdown_continues_where_it_stopped() {
 }
 
 fn damage_and_recover(damage: impl Fn(&mut Vec<u8>, usize)) {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let cfg = config(&dir, 64 * 1024, FlushDiskType::AsyncFlush);
     let (log, _) = CommitLog::open(cfg.clone()).unwrap();
     let mut last = None;
@@ -261,7 +261,7 @@ fn damage_and_recover(damage: impl Fn(&mut Vec<u8>, usize)) {
     let last = last.unwrap();
     log.shutdown().unwrap();
     drop(log);
-    let path = dir.0.join("commitlog").join("00000000000000000000");
+    let path = dir.path().join("commitlog").join("00000000000000000000");
     let mut bytes = std::fs::read(&path).unwrap();
     damage(&mut bytes, last.physical_offset as usize);
     std::fs::write(&path, &bytes).unwrap();
@@ -281,7 +281,7 @@ fn damage_and_recover(damage: impl Fn(&mut Vec<u8>, usize)) {
     let after = (again.physical_offset + u64::from(again.size)) as usize;
     log.shutdown().unwrap();
     drop(log);
-    let on_disk = std::fs::read(dir.0.join("commitlog").join("00000000000000000000")).unwrap();
+    let on_disk = std::fs::read(dir.path().join("commitlog").join("00000000000000000000")).unwrap();
     let damaged_end = last.physical_offset as usize + 600;
     assert!(
         on_disk[after..damaged_end].iter().all(|&b| b == 0),
@@ -313,7 +313,7 @@ fn recovery_cuts_garbage() {
 
 #[test]
 fn preallocated_segments_are_never_data() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let cfg = config(&dir, 4096, FlushDiskType::AsyncFlush);
     {
         let (log, _) = CommitLog::open(cfg.clone()).unwrap();
@@ -322,7 +322,7 @@ fn preallocated_segments_are_never_data() {
         }
         log.shutdown().unwrap();
     }
-    let cl = dir.0.join("commitlog");
+    let cl = dir.path().join("commitlog");
     // A stale pre-allocated file from an earlier run, full of garbage.
     std::fs::write(cl.join("00000000000009999999.prealloc"), vec![0xAB; 4096]).unwrap();
     let (log, report) = CommitLog::open(cfg).unwrap();
@@ -350,7 +350,7 @@ fn preallocated_segments_are_never_data() {
 
 #[tokio::test]
 async fn a_slow_flush_reports_flush_disk_timeout_but_keeps_the_message() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let mut cfg = config(&dir, 1 << 20, FlushDiskType::SyncFlush);
     cfg.sync_flush_timeout = std::time::Duration::from_millis(50);
     let (log, _) = CommitLog::open(cfg).unwrap();
@@ -379,7 +379,7 @@ async fn a_slow_flush_reports_flush_disk_timeout_but_keeps_the_message() {
 async fn a_dropped_put_does_not_strand_the_puts_completed_with_it() {
     // The flush thread wakes only the last-registered put of a round, which wakes the others;
     // when that put's task is gone, the flush thread must wake them itself.
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let mut cfg = config(&dir, 1 << 20, FlushDiskType::SyncFlush);
     cfg.flush_interval = std::time::Duration::from_secs(60);
     let (log, _) = CommitLog::open(cfg).unwrap();
@@ -406,7 +406,7 @@ async fn a_dropped_put_does_not_strand_the_puts_completed_with_it() {
 
 #[test]
 fn async_flush_runs_every_few_mib_written_not_only_at_the_interval() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let mut cfg = config(&dir, 64 << 20, FlushDiskType::AsyncFlush);
     // The interval alone would flush nothing during this test.
     cfg.flush_interval = std::time::Duration::from_secs(3600);

@@ -12,7 +12,7 @@ use support::{message, TempDir};
 
 fn config(dir: &TempDir) -> StoreConfig {
     StoreConfig {
-        root_dir: dir.0.clone(),
+        root_dir: dir.path().to_owned(),
         commit_log_segment_bytes: 8 * 1024,
         flush_disk_type: FlushDiskType::AsyncFlush,
         consume_queue_units_per_file: UNITS_PER_FILE,
@@ -49,11 +49,11 @@ async fn fill(store: &MessageStore, n: usize) -> Vec<ferrocket_store::PutResult>
 
 #[tokio::test]
 async fn consume_queue_units_have_the_java_layout() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (store, _) = MessageStore::open(config(&dir)).unwrap();
     let puts = fill(&store, 25).await;
     store.shutdown().unwrap();
-    let qdir = dir.0.join("consumequeue").join("T").join("0");
+    let qdir = dir.path().join("consumequeue").join("T").join("0");
     let mut names: Vec<String> = std::fs::read_dir(&qdir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -88,7 +88,7 @@ async fn consume_queue_units_have_the_java_layout() {
 
 #[tokio::test]
 async fn get_messages_statuses_and_offsets() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (store, _) = MessageStore::open(config(&dir)).unwrap();
     let unknown = store.get_messages("Nope", 0, 0, 32, &all);
     assert_eq!(
@@ -154,7 +154,7 @@ async fn get_messages_statuses_and_offsets() {
 
 #[tokio::test]
 async fn queues_survive_reopen_and_rebuild_from_the_commitlog() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     {
         let (store, _) = MessageStore::open(config(&dir)).unwrap();
         fill(&store, 25).await;
@@ -178,7 +178,7 @@ async fn queues_survive_reopen_and_rebuild_from_the_commitlog() {
         store.shutdown().unwrap();
     }
     // Derived data is rebuildable: remove every consume queue and reopen.
-    std::fs::remove_dir_all(dir.0.join("consumequeue")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("consumequeue")).unwrap();
     let (store, _) = MessageStore::open(config(&dir)).unwrap();
     assert_eq!(store.max_offset("T", 0), 26);
     assert_eq!(store.max_offset("T", 2), 1);
@@ -197,7 +197,7 @@ async fn queues_survive_reopen_and_rebuild_from_the_commitlog() {
 #[tokio::test]
 async fn crash_recovery_starts_at_the_checkpoint() {
     use ferrocket_store::checkpoint::Checkpoint;
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let mut cfg = config(&dir);
     cfg.flush_interval_consume_queue = std::time::Duration::from_millis(20);
     let (q1_last, last);
@@ -213,7 +213,7 @@ async fn crash_recovery_starts_at_the_checkpoint() {
         // The periodic checkpoint catches up with the puts.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         loop {
-            let cp = Checkpoint::load(&dir.0).unwrap();
+            let cp = Checkpoint::load(dir.path()).unwrap();
             if cp.logics_msg_timestamp >= last.store_timestamp
                 && cp.physic_msg_timestamp >= last.store_timestamp
             {
@@ -233,7 +233,7 @@ async fn crash_recovery_starts_at_the_checkpoint() {
         logics_msg_timestamp: last.store_timestamp + 10_000,
         index_msg_timestamp: 0,
     }
-    .store(&dir.0)
+    .store(dir.path())
     .unwrap();
     let (store, report) = MessageStore::open(cfg.clone()).unwrap();
     assert!(report.previous_run_crashed);
@@ -265,7 +265,7 @@ async fn crash_recovery_starts_at_the_checkpoint() {
     drop(store);
 
     // Without consume queues the whole log is scanned, whatever the checkpoint says.
-    std::fs::remove_dir_all(dir.0.join("consumequeue")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("consumequeue")).unwrap();
     let (store, report) = MessageStore::open(cfg).unwrap();
     assert_eq!(report.scanned_from, 0);
     assert_eq!(store.max_offset("T", 1), q1_last + 1);
@@ -275,7 +275,7 @@ async fn crash_recovery_starts_at_the_checkpoint() {
 /// Deleting a topic drops its consume queues and queue offsets (Java's `cleanUnusedTopic`).
 #[tokio::test]
 async fn unused_topics_lose_their_queues() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (store, _) = MessageStore::open(config(&dir)).unwrap();
     for q in 0..2 {
         store.put(&message("Gone", q, b"g", "")).await.unwrap();
@@ -284,8 +284,8 @@ async fn unused_topics_lose_their_queues() {
     store.put(&message("Kept", 0, b"k", "")).await.unwrap();
     let dropped = store.clean_unused_topics(&|topic| topic == "Kept").unwrap();
     assert_eq!(dropped, vec!["Gone".to_string()]);
-    assert!(!dir.0.join("consumequeue").join("Gone").exists());
-    assert!(dir.0.join("consumequeue").join("Kept").exists());
+    assert!(!dir.path().join("consumequeue").join("Gone").exists());
+    assert!(dir.path().join("consumequeue").join("Kept").exists());
     assert_eq!(store.max_offset("Gone", 0), 0);
     assert_eq!(store.max_offset("Kept", 0), 1);
     // Created again, the topic starts at queue offset 0 and reads only its new messages.
@@ -304,7 +304,7 @@ async fn unused_topics_lose_their_queues() {
 
 #[tokio::test]
 async fn a_cut_commitlog_cuts_the_queues() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let last;
     {
         let (store, _) = MessageStore::open(config(&dir)).unwrap();
@@ -313,7 +313,7 @@ async fn a_cut_commitlog_cuts_the_queues() {
         store.shutdown().unwrap();
     }
     // Tear the last record.
-    let segment = dir.0.join("commitlog").join(format!(
+    let segment = dir.path().join("commitlog").join(format!(
         "{:020}",
         last.physical_offset - last.physical_offset % (8 * 1024)
     ));
@@ -334,7 +334,7 @@ async fn a_cut_commitlog_cuts_the_queues() {
 
 #[tokio::test]
 async fn arrival_hook_sees_every_put() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (mut store, _) = MessageStore::open(config(&dir)).unwrap();
     let seen = Arc::new(AtomicI64::new(0));
     let s = seen.clone();
@@ -348,7 +348,7 @@ async fn arrival_hook_sees_every_put() {
 
 #[tokio::test]
 async fn query_by_key_and_uniq_key_across_index_files() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (store, _) = MessageStore::open(config(&dir)).unwrap();
     // 30 messages × 2 keys each = 60 items: rolls past the 40-item test index file.
     let mut puts = Vec::new();
@@ -369,7 +369,7 @@ async fn query_by_key_and_uniq_key_across_index_files() {
         store.wait_indexed(end, std::time::Duration::from_secs(5)),
         "indexer caught up"
     );
-    let index_files = std::fs::read_dir(dir.0.join("index")).unwrap().count();
+    let index_files = std::fs::read_dir(dir.path().join("index")).unwrap().count();
     assert!(index_files >= 2, "index rolled: {index_files} files");
 
     let by_uniq = store.query_messages("T", "UNIQ0017", 32, 0, i64::MAX);
@@ -416,7 +416,7 @@ async fn query_by_key_and_uniq_key_across_index_files() {
     drop(store);
 
     // The index is derived data: delete it and reopen.
-    std::fs::remove_dir_all(dir.0.join("index")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("index")).unwrap();
     let (store, _) = MessageStore::open(config(&dir)).unwrap();
     assert!(store.wait_indexed(
         store.commit_log().max_offset(),
@@ -440,23 +440,28 @@ async fn query_by_key_and_uniq_key_across_index_files() {
 
 #[tokio::test]
 async fn lock_abort_and_checkpoint_files() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (store, report) = MessageStore::open(config(&dir)).unwrap();
     assert!(!report.previous_run_crashed);
-    assert!(dir.0.join("abort").exists(), "abort marks a running store");
+    assert!(
+        dir.path().join("abort").exists(),
+        "abort marks a running store"
+    );
     let err = MessageStore::open(config(&dir)).unwrap_err();
     assert!(err.to_string().contains("Lock failed"), "{err}");
     let put = store.put(&message("T", 0, b"x", "")).await.unwrap();
     store.shutdown().unwrap();
     drop(store);
     assert!(
-        !dir.0.join("abort").exists(),
+        !dir.path().join("abort").exists(),
         "clean shutdown removes abort"
     );
-    let checkpoint = ferrocket_store::checkpoint::Checkpoint::load(&dir.0).unwrap();
+    let checkpoint = ferrocket_store::checkpoint::Checkpoint::load(dir.path()).unwrap();
     assert_eq!(checkpoint.physic_msg_timestamp, put.append.store_timestamp);
     assert_eq!(
-        std::fs::metadata(dir.0.join("checkpoint")).unwrap().len(),
+        std::fs::metadata(dir.path().join("checkpoint"))
+            .unwrap()
+            .len(),
         4096
     );
 
@@ -469,7 +474,7 @@ async fn lock_abort_and_checkpoint_files() {
 
 #[tokio::test]
 async fn offset_by_time_and_earliest_store_time() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (store, _) = MessageStore::open(config(&dir)).unwrap();
     assert_eq!(store.earliest_store_time("T", 0), -1);
     assert_eq!(store.offset_by_time("T", 0, 12345), 0);
@@ -503,7 +508,7 @@ async fn offset_by_time_and_earliest_store_time() {
 
 /// The CommitLog segment files (not the one pre-allocated ahead of use), oldest first.
 fn segment_files(dir: &TempDir) -> Vec<PathBuf> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir.0.join("commitlog"))
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir.path().join("commitlog"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_none())
@@ -534,7 +539,7 @@ fn at_hour(hour: u64) -> std::time::SystemTime {
 
 #[tokio::test]
 async fn retention_deletes_expired_segments_and_what_points_into_them() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (store, _) = MessageStore::open(config(&dir)).unwrap();
     let body = vec![b'r'; 700];
     for _ in 0..60 {
@@ -545,7 +550,7 @@ async fn retention_deletes_expired_segments_and_what_points_into_them() {
     }
     let segments = segment_files(&dir).len();
     assert!(segments >= 5, "{segments} segments");
-    let cq_files = std::fs::read_dir(dir.0.join("consumequeue/T/0"))
+    let cq_files = std::fs::read_dir(dir.path().join("consumequeue/T/0"))
         .unwrap()
         .count();
 
@@ -566,7 +571,7 @@ async fn retention_deletes_expired_segments_and_what_points_into_them() {
     assert_eq!(segment_files(&dir).len(), 1);
     assert!(report.consume_queue_files > 0);
     assert!(
-        std::fs::read_dir(dir.0.join("consumequeue/T/0"))
+        std::fs::read_dir(dir.path().join("consumequeue/T/0"))
             .unwrap()
             .count()
             < cq_files
@@ -591,7 +596,7 @@ async fn retention_deletes_expired_segments_and_what_points_into_them() {
 
 #[tokio::test]
 async fn disk_pressure_deletes_early_and_a_full_disk_refuses_puts() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (store, _) = MessageStore::open(config(&dir)).unwrap();
     let body = vec![b'd'; 700];
     for _ in 0..30 {
@@ -636,7 +641,7 @@ async fn disk_pressure_deletes_early_and_a_full_disk_refuses_puts() {
 
 #[tokio::test]
 async fn the_cleaner_thread_runs_and_stops() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (store, _) = MessageStore::open(config(&dir)).unwrap();
     let store = Arc::new(store);
     let cleaner = store.start_cleaner(std::time::Duration::from_millis(20));
@@ -656,7 +661,7 @@ async fn the_cleaner_thread_runs_and_stops() {
 
 #[tokio::test]
 async fn retention_settings_changed_live_apply_to_the_next_pass() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let (store, _) = MessageStore::open(config(&dir)).unwrap();
     let body = vec![b'l'; 700];
     for _ in 0..30 {

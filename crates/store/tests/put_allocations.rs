@@ -45,9 +45,9 @@ fn allocations_on_this_thread() -> u64 {
 /// Allocations made on this thread by `puts` puts after `warm_up` puts (which create the
 /// queue's files and grow the reused buffers).
 fn count_put_allocations(flush: FlushDiskType, warm_up: usize, puts: usize) -> u64 {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let config = StoreConfig {
-        root_dir: dir.0.clone(),
+        root_dir: dir.path().to_owned(),
         commit_log_segment_bytes: 64 << 20,
         flush_disk_type: flush,
         ..StoreConfig::default()
