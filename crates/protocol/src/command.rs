@@ -45,61 +45,114 @@ impl SerializeType {
 /// The `extFields` map: string keys and values, in the order they were added or read.
 ///
 /// Headers hold a dozen entries at most, so a vector beats a hash map, and keeping order lets
-/// a decoded header be re-encoded byte for byte.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ExtFields(Vec<(String, String)>);
+/// a decoded header be re-encoded byte for byte. All keys and values live in one string: a
+/// decoded or built header costs two allocations, not two per field (this is on every
+/// request's path).
+#[derive(Clone, Default)]
+pub struct ExtFields {
+    text: String,
+    /// Per entry: where its key starts, where its value starts (the key's end) and ends.
+    entries: Vec<[u32; 3]>,
+}
 
 impl ExtFields {
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Room for `n` entries of typical size.
     pub fn with_capacity(n: usize) -> Self {
-        ExtFields(Vec::with_capacity(n))
+        Self::with_sizes(n, n * 24)
+    }
+
+    /// Room for `entries` entries whose keys and values take `text_bytes` in all.
+    pub(crate) fn with_sizes(entries: usize, text_bytes: usize) -> Self {
+        ExtFields {
+            text: String::with_capacity(text_bytes),
+            entries: Vec::with_capacity(entries),
+        }
+    }
+
+    fn entry(&self, e: &[u32; 3]) -> (&str, &str) {
+        let [k, v, end] = e.map(|i| i as usize);
+        (&self.text[k..v], &self.text[v..end])
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
-    /// Sets `key`, replacing an existing value in place.
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        let key = key.into();
-        let value = value.into();
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.0.push((key, value)),
+    /// Sets `key`, replacing an existing value in place (the entry's old text stays unused).
+    pub fn insert(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) {
+        let key = key.as_ref();
+        match self.entries.iter().position(|e| self.entry(e).0 == key) {
+            Some(i) => {
+                // Key and value are written again at the end: an entry's value follows its key.
+                self.push(key, value);
+                let moved = self.entries.pop().expect("just pushed");
+                self.entries[i] = moved;
+            }
+            None => self.push(key, value),
         }
     }
 
     /// Appends without looking for an existing key (decoders and header writers, whose keys
     /// are distinct).
-    pub fn push(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        self.0.push((key.into(), value.into()));
+    pub fn push(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) {
+        self.push_with(key.as_ref(), |out| out.push_str(value.as_ref()));
+    }
+
+    /// Appends `key` with the value `write_value` writes, formatted in place.
+    pub fn push_with(&mut self, key: &str, write_value: impl FnOnce(&mut String)) {
+        let key_start = self.mark();
+        self.text.push_str(key);
+        let value_start = self.mark();
+        write_value(&mut self.text);
+        let end = self.mark();
+        self.entries.push([key_start, value_start, end]);
+    }
+
+    /// The end of the text as an entry offset. Headers are far below 4 GiB (frames are
+    /// limited to 16 MiB and decoders check lengths against the frame).
+    fn mark(&self) -> u32 {
+        u32::try_from(self.text.len()).expect("extFields text under 4 GiB")
     }
 
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let idx = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.remove(idx).1)
+        let idx = self.iter().position(|(k, _)| k == key)?;
+        let value = self.entry(&self.entries[idx]).1.to_owned();
+        self.entries.remove(idx);
+        Some(value)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries.iter().map(|e| self.entry(e))
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries.is_empty()
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for ExtFields {
+impl PartialEq for ExtFields {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for ExtFields {}
+
+impl std::fmt::Debug for ExtFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for ExtFields {
     fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
         let mut ext = ExtFields::new();
         for (k, v) in iter {
@@ -153,7 +206,7 @@ impl RemotingCommand {
 
     /// A request carrying a typed custom header.
     pub fn request_with_header(code: RequestCode, header: &impl CommandHeader) -> Self {
-        let mut ext = ExtFields::new();
+        let mut ext = ExtFields::with_capacity(16);
         header.write_to(&mut ext);
         RemotingCommand {
             code: code.0,
@@ -176,7 +229,7 @@ impl RemotingCommand {
     /// A response carrying a typed custom header (Java's `createResponseCommand(Class)`):
     /// always has an extFields map, empty when every field is unset.
     pub fn response_with_header(code: ResponseCode, header: &impl CommandHeader) -> Self {
-        let mut ext = ExtFields::new();
+        let mut ext = ExtFields::with_capacity(8);
         header.write_to(&mut ext);
         RemotingCommand {
             ext_fields: Some(ext),
@@ -235,11 +288,107 @@ impl RemotingCommand {
     /// Decodes the typed custom header; a missing required field is
     /// [`ProtocolError::MissingField`], which servers answer with SYSTEM_ERROR.
     pub fn decode_header<H: CommandHeader>(&self) -> Result<H, ProtocolError> {
-        static EMPTY: ExtFields = ExtFields(Vec::new());
+        static EMPTY: ExtFields = ExtFields {
+            text: String::new(),
+            entries: Vec::new(),
+        };
         H::read_from(self.ext_fields.as_ref().unwrap_or(&EMPTY))
     }
 
     pub fn body_bytes(&self) -> &[u8] {
         self.body.as_deref().unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExtFields;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push(String, String),
+        Insert(String, String),
+        Remove(String),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let key = "[a-c]{0,2}";
+        let value = "[a-zé]{0,3}";
+        prop_oneof![
+            (key, value).prop_map(|(k, v)| Op::Push(k, v)),
+            (key, value).prop_map(|(k, v)| Op::Insert(k, v)),
+            key.prop_map(Op::Remove),
+        ]
+    }
+
+    proptest! {
+        /// Any sequence of pushes, inserts and removes leaves the same pairs, in the same
+        /// order, as a plain vector of owned pairs would hold.
+        #[test]
+        fn ext_fields_behave_like_a_vector_of_pairs(ops in proptest::collection::vec(op(), 0..24)) {
+            let mut ext = ExtFields::new();
+            let mut model: Vec<(String, String)> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Push(k, v) => {
+                        ext.push(&k, &v);
+                        model.push((k, v));
+                    }
+                    Op::Insert(k, v) => {
+                        ext.insert(&k, &v);
+                        match model.iter_mut().find(|(mk, _)| *mk == k) {
+                            Some(entry) => entry.1 = v,
+                            None => model.push((k, v)),
+                        }
+                    }
+                    Op::Remove(k) => {
+                        let expected = model
+                            .iter()
+                            .position(|(mk, _)| *mk == k)
+                            .map(|i| model.remove(i).1);
+                        prop_assert_eq!(ext.remove(&k), expected);
+                    }
+                }
+                let pairs: Vec<(&str, &str)> =
+                    model.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                prop_assert_eq!(ext.iter().collect::<Vec<_>>(), pairs);
+            }
+        }
+    }
+
+    #[test]
+    fn ext_fields_keep_order_replace_in_place_and_compare_by_content() {
+        let mut ext = ExtFields::new();
+        ext.push("topic", "T");
+        ext.push_with("queueId", |out| out.push('3'));
+        ext.insert("topic", "Renamed");
+        ext.insert("bname", "broker-a");
+        assert_eq!(
+            ext.iter().collect::<Vec<_>>(),
+            [
+                ("topic", "Renamed"),
+                ("queueId", "3"),
+                ("bname", "broker-a")
+            ]
+        );
+        // Built another way, with no replaced text left behind: still equal.
+        let same: ExtFields = [
+            ("topic", "Renamed"),
+            ("queueId", "3"),
+            ("bname", "broker-a"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(ext, same);
+        assert_eq!(ext.remove("queueId").as_deref(), Some("3"));
+        assert_eq!(ext.get("queueId"), None);
+        assert_eq!(ext.get("bname"), Some("broker-a"));
+        assert_eq!(ext.len(), 2);
+        assert_ne!(ext, same);
+        assert_eq!(
+            format!("{ext:?}"),
+            r#"{"topic": "Renamed", "bname": "broker-a"}"#
+        );
     }
 }

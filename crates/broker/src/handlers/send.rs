@@ -23,8 +23,11 @@ fn response(broker: &Broker, code: ResponseCode, remark: Option<String>) -> Remo
 
 fn add_region_and_trace(response: &mut RemotingCommand, live: &BrokerConfig) {
     let ext = response.ext_mut();
-    ext.push(keys::MSG_REGION, live.region_id.clone());
-    ext.push(keys::TRACE_SWITCH, live.trace_on.to_string());
+    ext.push(keys::MSG_REGION, &live.region_id);
+    ext.push(
+        keys::TRACE_SWITCH,
+        if live.trace_on { "true" } else { "false" },
+    );
 }
 
 fn illegal_message(broker: &Broker) -> RemotingCommand {

@@ -71,13 +71,18 @@ impl<'a> Cursor<'a> {
     /// A string whose length must be non-negative and fit the header (Java checks
     /// `len > headerLength`).
     fn string(&mut self, len: i32, field: &'static str) -> Result<Option<String>, ProtocolError> {
+        Ok(self.str(len, field)?.map(str::to_owned))
+    }
+
+    /// `len` bytes of UTF-8, borrowed; `None` for a zero length.
+    fn str(&mut self, len: i32, field: &'static str) -> Result<Option<&'a str>, ProtocolError> {
         let len = usize::try_from(len).map_err(|_| ProtocolError::BadHeaderField(field))?;
         if len == 0 {
             return Ok(None);
         }
         let bytes = self.take(len)?;
         let s = std::str::from_utf8(bytes).map_err(|_| ProtocolError::BadHeaderField(field))?;
-        Ok(Some(s.to_owned()))
+        Ok(Some(s))
     }
 }
 
@@ -105,13 +110,13 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
             buf: c.take(ext_len)?,
             pos: 0,
         };
-        let mut ext = ExtFields::new();
+        let mut ext = ExtFields::with_sizes(16, ext_len);
         while m.pos < m.buf.len() {
             // Inside the map a zero length is an empty string, not null (as in Java).
             let key_len = i32::from(m.i16()?);
-            let key = m.string(key_len, "extFields")?.unwrap_or_default();
+            let key = m.str(key_len, "extFields")?.unwrap_or_default();
             let value_len = m.i32()?;
-            let value = m.string(value_len, "extFields")?.unwrap_or_default();
+            let value = m.str(value_len, "extFields")?.unwrap_or_default();
             ext.push(key, value);
         }
         Some(ext)

@@ -155,18 +155,18 @@ fn ext_fields(p: &mut json::Parser<'_>) -> Result<Option<ExtFields>, ProtocolErr
     loop {
         p.skip_ws();
         let key = match p.peek() {
-            Some(b'"' | b'\'') => p.string_cow()?.into_owned(),
-            Some(_) => scalar(p.value(2)?).ok_or_else(bad)?,
+            Some(b'"' | b'\'') => p.string_cow()?,
+            Some(_) => std::borrow::Cow::Owned(scalar(p.value(2)?).ok_or_else(bad)?),
             None => return Err(bad()),
         };
         p.skip_ws();
         p.expect(b':', "expected ':' in extFields")?;
         p.skip_ws();
         let value = match p.peek() {
-            Some(b'"' | b'\'') => Some(p.string_cow()?.into_owned()),
+            Some(b'"' | b'\'') => Some(p.string_cow()?),
             _ => match p.value(2)? {
                 Value::Null => None,
-                v => Some(scalar(v).ok_or_else(bad)?),
+                v => Some(std::borrow::Cow::Owned(scalar(v).ok_or_else(bad)?)),
             },
         };
         if let Some(value) = value {

@@ -23,14 +23,15 @@ pub trait CommandHeader: Sized {
 
 /// A value that travels as an extFields string.
 pub trait HeaderValue: Sized {
-    fn to_header(&self) -> String;
+    /// Appends the value's text (written in place: no string per field).
+    fn write_header(&self, out: &mut String);
     /// `None` when Java's `parseInt` / `parseLong` would throw.
     fn from_header(s: &str) -> Option<Self>;
 }
 
 impl HeaderValue for String {
-    fn to_header(&self) -> String {
-        self.clone()
+    fn write_header(&self, out: &mut String) {
+        out.push_str(self);
     }
     fn from_header(s: &str) -> Option<Self> {
         Some(s.to_owned())
@@ -38,8 +39,8 @@ impl HeaderValue for String {
 }
 
 impl HeaderValue for bool {
-    fn to_header(&self) -> String {
-        self.to_string()
+    fn write_header(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
     }
     /// `Boolean.parseBoolean`: `true` in any case, everything else false.
     fn from_header(s: &str) -> Option<Self> {
@@ -50,8 +51,9 @@ impl HeaderValue for bool {
 macro_rules! int_header_value {
     ($($t:ty),*) => {$(
         impl HeaderValue for $t {
-            fn to_header(&self) -> String {
-                self.to_string()
+            fn write_header(&self, out: &mut String) {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{self}");
             }
             fn from_header(s: &str) -> Option<Self> {
                 s.parse().ok()
@@ -104,11 +106,11 @@ macro_rules! command_header {
     (@type req $ty:ty) => { $ty };
     (@type opt $ty:ty) => { Option<$ty> };
     (@write req $ext:ident, $json:literal, $value:expr) => {
-        $ext.push($json, $crate::header::HeaderValue::to_header(&$value))
+        $ext.push_with($json, |out| $crate::header::HeaderValue::write_header(&$value, out))
     };
     (@write opt $ext:ident, $json:literal, $value:expr) => {
         if let Some(v) = &$value {
-            $ext.push($json, $crate::header::HeaderValue::to_header(v));
+            $ext.push_with($json, |out| $crate::header::HeaderValue::write_header(v, out));
         }
     };
     // Java leaves an unparseable field at its default; for a required field that is a
