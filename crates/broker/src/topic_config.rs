@@ -84,6 +84,17 @@ impl TopicConfigManager {
             .cloned()
     }
 
+    /// `f` of the topic's config, under the table's lock (the send path copies a few fields
+    /// instead of cloning the config and its name).
+    pub fn get_with<R>(&self, topic: &str, f: impl FnOnce(&TopicConfig) -> R) -> Option<R> {
+        self.state
+            .lock()
+            .expect("topics lock")
+            .topic_config_table
+            .get(topic)
+            .map(f)
+    }
+
     /// A snapshot for registration and GET_ALL_TOPIC_CONFIG.
     pub fn wrapper(&self) -> TopicConfigSerializeWrapper {
         self.state.lock().expect("topics lock").clone()

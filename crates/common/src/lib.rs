@@ -26,6 +26,6 @@ pub mod time;
 
 pub use error::CodecError;
 pub use ids::{CommitLogOffset, QueueId, QueueOffset};
-pub use names::{GroupName, NameError, TopicName};
+pub use names::{GroupName, NameError, TopicName, TopicNameRef};
 pub use properties::Properties;
 pub use record::{MessageRecord, RecordView};

@@ -77,6 +77,40 @@ fn validate(kind: &'static str, name: &str, max: usize) -> Result<(), NameError>
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TopicName(String);
 
+/// A validated topic name borrowed from elsewhere (a request header): [`TopicName`]'s checks
+/// without copying the string, for the send path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicNameRef<'a>(&'a str);
+
+impl<'a> TopicNameRef<'a> {
+    pub fn new(name: &'a str) -> Result<Self, NameError> {
+        validate("topic", name, TOPIC_MAX_LEN)?;
+        Ok(TopicNameRef(name))
+    }
+
+    pub fn as_str(&self) -> &'a str {
+        self.0
+    }
+
+    /// Whether the broker reserves this topic for itself.
+    pub fn is_system(&self) -> bool {
+        SYSTEM_TOPICS.contains(&self.0) || self.0.starts_with(SYSTEM_TOPIC_PREFIX)
+    }
+
+    /// Whether a producer is refused when sending to this topic.
+    pub fn is_not_allowed_send(&self) -> bool {
+        NOT_ALLOWED_SEND_TOPICS.contains(&self.0)
+    }
+
+    pub fn is_retry(&self) -> bool {
+        self.0.starts_with(RETRY_GROUP_TOPIC_PREFIX)
+    }
+
+    pub fn is_dlq(&self) -> bool {
+        self.0.starts_with(DLQ_GROUP_TOPIC_PREFIX)
+    }
+}
+
 impl TopicName {
     pub fn new(name: impl Into<String>) -> Result<Self, NameError> {
         let name = name.into();
@@ -88,22 +122,27 @@ impl TopicName {
         &self.0
     }
 
+    /// The same name, borrowed.
+    pub fn as_ref_name(&self) -> TopicNameRef<'_> {
+        TopicNameRef(&self.0)
+    }
+
     /// Whether the broker reserves this topic for itself.
     pub fn is_system(&self) -> bool {
-        SYSTEM_TOPICS.contains(&self.0.as_str()) || self.0.starts_with(SYSTEM_TOPIC_PREFIX)
+        self.as_ref_name().is_system()
     }
 
     /// Whether a producer is refused when sending to this topic.
     pub fn is_not_allowed_send(&self) -> bool {
-        NOT_ALLOWED_SEND_TOPICS.contains(&self.0.as_str())
+        self.as_ref_name().is_not_allowed_send()
     }
 
     pub fn is_retry(&self) -> bool {
-        self.0.starts_with(RETRY_GROUP_TOPIC_PREFIX)
+        self.as_ref_name().is_retry()
     }
 
     pub fn is_dlq(&self) -> bool {
-        self.0.starts_with(DLQ_GROUP_TOPIC_PREFIX)
+        self.as_ref_name().is_dlq()
     }
 
     /// `%RETRY%<group>`, the topic a consumer group's failed messages come back on.

@@ -6,10 +6,13 @@ use ferrocket_common::record::{MessageRecord, MessageVersion, RecordHeader, Reco
 use ferrocket_common::{batch, message_id::OffsetMessageId, Properties};
 use ferrocket_protocol::body::{ConsumeStats, HeartbeatData, RegisterBrokerBody, TopicRouteData};
 use ferrocket_protocol::header::{
-    CommandHeader, PullMessageRequestHeader, SendMessageRequestHeaderV2,
+    CommandHeader, PullMessageRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderRef,
+    SendMessageRequestHeaderV2,
 };
 use ferrocket_protocol::json::{self, Value};
-use ferrocket_protocol::{frame, ExtFields, LanguageCode, RemotingCommand, SerializeType};
+use ferrocket_protocol::{
+    frame, ExtFields, LanguageCode, RemotingCommand, RequestCode, SerializeType,
+};
 use proptest::prelude::*;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -290,4 +293,104 @@ fn json_value() -> impl Strategy<Value = Value> {
             .prop_map(Value::Object),
         ]
     })
+}
+
+/// Ext fields over the send header's keys (both forms, repeated, missing or malformed) plus an
+/// unknown one.
+fn send_header_fields() -> impl Strategy<Value = Vec<(String, String)>> {
+    let key = prop::sample::select(vec![
+        "a",
+        "b",
+        "c",
+        "d",
+        "e",
+        "f",
+        "g",
+        "h",
+        "i",
+        "j",
+        "k",
+        "l",
+        "m",
+        "n",
+        "producerGroup",
+        "topic",
+        "defaultTopic",
+        "defaultTopicQueueNums",
+        "queueId",
+        "sysFlag",
+        "bornTimestamp",
+        "flag",
+        "properties",
+        "reconsumeTimes",
+        "unitMode",
+        "maxReconsumeTimes",
+        "batch",
+        "bname",
+        "other",
+    ]);
+    let value = prop_oneof![
+        "-?[0-9]{1,3}",
+        Just("true".to_owned()),
+        Just("x".to_owned()),
+        Just("99999999999".to_owned()),
+    ];
+    prop::collection::vec((key.prop_map(str::to_owned), value), 0..40)
+}
+
+proptest! {
+    #![proptest_config(round_trip())]
+
+    /// The borrowed send header reads exactly what the owned one reads, errors included.
+    #[test]
+    fn the_borrowed_send_header_reads_as_the_owned_one(
+        fields in send_header_fields(),
+        code in prop::sample::select(vec![
+            RequestCode::SEND_MESSAGE,
+            RequestCode::SEND_MESSAGE_V2,
+            RequestCode::SEND_BATCH_MESSAGE,
+        ]),
+    ) {
+        let mut cmd = RemotingCommand::request(code);
+        for (k, v) in &fields {
+            cmd.ext_mut().push(k, v);
+        }
+        let borrowed = SendMessageRequestHeaderRef::from_command(&cmd).map(|h| h.to_owned_header());
+        prop_assert_eq!(borrowed, SendMessageRequestHeader::from_command(&cmd));
+    }
+}
+
+#[test]
+fn a_complete_send_header_reads_the_same_both_ways() {
+    // The generator above rarely fills all eight required fields; one case that does.
+    let mut cmd = RemotingCommand::request(RequestCode::SEND_MESSAGE_V2);
+    for (k, v) in [
+        ("a", "PG"),
+        ("b", "T"),
+        ("c", "TBW102"),
+        ("d", "4"),
+        ("e", "1"),
+        ("f", "0"),
+        ("g", "1795243747973"),
+        ("h", "0"),
+        ("i", "TAGS\u{1}A"),
+        ("j", "x"),
+        ("j", "2"),
+        ("j", "y"),
+        ("m", "TRUE"),
+        ("n", "broker-a"),
+    ] {
+        cmd.ext_mut().push(k, v);
+    }
+    let borrowed = SendMessageRequestHeaderRef::from_command(&cmd).unwrap();
+    assert_eq!(
+        borrowed.reconsume_times,
+        Some(2),
+        "an unparseable later value is skipped"
+    );
+    assert_eq!(borrowed.batch, Some(true));
+    assert_eq!(
+        borrowed.to_owned_header(),
+        SendMessageRequestHeader::from_command(&cmd).unwrap()
+    );
 }

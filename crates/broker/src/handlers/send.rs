@@ -4,9 +4,9 @@
 use crate::{Broker, BrokerConfig};
 use ferrocket_common::message_id::OffsetMessageId;
 use ferrocket_common::properties::{self, keys};
-use ferrocket_common::{batch, sysflag, TopicName};
+use ferrocket_common::{batch, sysflag, TopicNameRef};
 use ferrocket_protocol::body::{perm, TopicConfig, TopicFilterType};
-use ferrocket_protocol::header::{SendMessageRequestHeader, SendMessageResponseHeader};
+use ferrocket_protocol::header::{SendMessageRequestHeaderRef, SendMessageResponseHeader};
 use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferrocket_remoting::{Channel, HandlerResult};
 use ferrocket_store::{PutMessage, PutStatus, StoreError};
@@ -41,12 +41,30 @@ fn illegal_message(broker: &Broker) -> RemotingCommand {
     )
 }
 
+/// What a send needs of its topic's config, copied out of the table (no strings).
+#[derive(Debug, Clone, Copy)]
+struct SendTarget {
+    read_queue_nums: i32,
+    write_queue_nums: i32,
+    filter_type: TopicFilterType,
+}
+
+impl SendTarget {
+    fn of(config: &TopicConfig) -> SendTarget {
+        SendTarget {
+            read_queue_nums: config.read_queue_nums,
+            write_queue_nums: config.write_queue_nums,
+            filter_type: config.topic_filter_type,
+        }
+    }
+}
+
 /// Checks the target topic and queue (`msgCheck`), creating the topic if allowed.
 async fn check(
     broker: &Broker,
     live: &BrokerConfig,
-    h: &SendMessageRequestHeader,
-) -> Result<TopicConfig, RemotingCommand> {
+    h: &SendMessageRequestHeaderRef<'_>,
+) -> Result<SendTarget, RemotingCommand> {
     if !perm::is_writeable(live.broker_permission) {
         return Err(response(
             broker,
@@ -57,7 +75,7 @@ async fn check(
             )),
         ));
     }
-    let topic = TopicName::new(h.topic.as_str()).map_err(|e| {
+    let topic = TopicNameRef::new(h.topic).map_err(|e| {
         let remark = match e {
             ferrocket_common::NameError::Blank { .. } => "The specified topic is blank.".to_owned(),
             ferrocket_common::NameError::TooLong { .. } => "The specified topic is longer than topic max length.".to_owned(),
@@ -78,36 +96,34 @@ async fn check(
             )),
         ));
     }
-    let mut config = broker.topics.get(&h.topic);
-    if config.is_none() {
+    let mut target = broker.topics.get_with(h.topic, SendTarget::of);
+    if target.is_none() {
         let sys_flag = if h.unit_mode.unwrap_or(false) { 1 } else { 0 };
-        config = broker
+        let created = broker
             .topics
             .create_from_template(
-                &h.topic,
-                &h.default_topic,
+                h.topic,
+                h.default_topic,
                 h.default_topic_queue_nums,
                 sys_flag,
             )
             .await
             .map_err(|e| response(broker, ResponseCode::SYSTEM_ERROR, Some(e.to_string())))?;
-        if config.is_some() {
+        if created.is_some() {
             broker.registration_needed();
         }
-        if config.is_none() && topic.is_retry() {
-            config = Some(
-                broker
-                    .topics
-                    .create_plain(&h.topic, 1, perm::READ | perm::WRITE)
-                    .await
-                    .map_err(|e| {
-                        response(broker, ResponseCode::SYSTEM_ERROR, Some(e.to_string()))
-                    })?,
-            );
+        target = created.as_ref().map(SendTarget::of);
+        if target.is_none() && topic.is_retry() {
+            let created = broker
+                .topics
+                .create_plain(h.topic, 1, perm::READ | perm::WRITE)
+                .await
+                .map_err(|e| response(broker, ResponseCode::SYSTEM_ERROR, Some(e.to_string())))?;
+            target = Some(SendTarget::of(&created));
             broker.registration_needed();
         }
     }
-    let Some(config) = config else {
+    let Some(target) = target else {
         return Err(response(
             broker,
             ResponseCode::TOPIC_NOT_EXIST,
@@ -117,18 +133,20 @@ async fn check(
             )),
         ));
     };
-    let queue_limit = config.read_queue_nums.max(config.write_queue_nums);
+    let queue_limit = target.read_queue_nums.max(target.write_queue_nums);
     if h.queue_id >= queue_limit {
         return Err(response(
             broker,
             ResponseCode::SYSTEM_ERROR,
             Some(format!(
                 "request queueId[{}] is illegal, {:?} Producer: {}",
-                h.queue_id, config, h.producer_group
+                h.queue_id,
+                broker.topics.get(h.topic),
+                h.producer_group
             )),
         ));
     }
-    Ok(config)
+    Ok(target)
 }
 
 /// The stored properties: the client's (with batch-level `extra` ones winning) without `WAIT`,
@@ -161,7 +179,7 @@ fn stored_properties(broker: &Broker, client: Option<&str>, extra: Option<&str>)
     out
 }
 
-fn choose_queue(h: &SendMessageRequestHeader, config: &TopicConfig) -> i32 {
+fn choose_queue(h: &SendMessageRequestHeaderRef<'_>, target: &SendTarget) -> i32 {
     if h.queue_id >= 0 {
         return h.queue_id;
     }
@@ -169,7 +187,7 @@ fn choose_queue(h: &SendMessageRequestHeader, config: &TopicConfig) -> i32 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    (nanos % config.write_queue_nums.max(1) as u32) as i32
+    (nanos % target.write_queue_nums.max(1) as u32) as i32
 }
 
 fn store_error_response(broker: &Broker, e: &StoreError) -> RemotingCommand {
@@ -197,10 +215,10 @@ pub async fn send_message(
     channel: Channel,
     request: RemotingCommand,
 ) -> HandlerResult {
-    let h = SendMessageRequestHeader::from_command(&request)?;
+    let h = SendMessageRequestHeaderRef::from_command(&request)?;
     // One snapshot of the live settings for the whole request.
     let live = broker.config();
-    let config = match check(&broker, &live, &h).await {
+    let target = match check(&broker, &live, &h).await {
         Ok(c) => c,
         Err(resp) => return Ok(Some(resp)),
     };
@@ -209,15 +227,15 @@ pub async fn send_message(
         return Ok(Some(illegal_message(&broker)));
     }
     let is_batch = RequestCode(request.code) == RequestCode::SEND_BATCH_MESSAGE;
-    let queue_id = choose_queue(&h, &config);
+    let queue_id = choose_queue(&h, &target);
     let mut sys_flag = h.sys_flag;
-    if config.topic_filter_type == TopicFilterType::MultiTag {
+    if target.filter_type == TopicFilterType::MultiTag {
         sys_flag |= sysflag::MULTI_TAGS_FLAG;
     }
     let born_host = channel.peer_addr();
     let store_host = broker.store_host(&channel);
     let base = PutMessage {
-        topic: &h.topic,
+        topic: h.topic,
         queue_id,
         flag: h.flag,
         sys_flag,
@@ -236,7 +254,7 @@ pub async fn send_message(
             Err(resp) => return Ok(Some(resp)),
         }
     } else {
-        let props = stored_properties(&broker, h.properties.as_deref(), None);
+        let props = stored_properties(&broker, h.properties, None);
         if props.len() > i16::MAX as usize {
             return Ok(Some(illegal_message(&broker)));
         }
@@ -273,10 +291,10 @@ pub async fn send_message(
 /// Stores every message of a batch body in the same queue; the last put waits for the flush.
 async fn put_batch(
     broker: &Broker,
-    h: &SendMessageRequestHeader,
+    h: &SendMessageRequestHeaderRef<'_>,
     base: PutMessage<'_>,
 ) -> Result<(PutStatus, ferrocket_store::AppendResult, String), RemotingCommand> {
-    if TopicName::new(h.topic.as_str()).is_ok_and(|t| t.is_retry()) {
+    if TopicNameRef::new(h.topic).is_ok_and(|t| t.is_retry()) {
         return Err(response(
             broker,
             ResponseCode::MESSAGE_ILLEGAL,
@@ -296,7 +314,7 @@ async fn put_batch(
                 Some("not support batch message delay".into()),
             ));
         }
-        let props = stored_properties(broker, Some(item.properties), h.properties.as_deref());
+        let props = stored_properties(broker, Some(item.properties), h.properties);
         if props.len() > i16::MAX as usize {
             return Err(illegal_message(broker));
         }

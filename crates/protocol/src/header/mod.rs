@@ -8,7 +8,9 @@ pub mod binary;
 pub mod json;
 
 mod defs;
+mod send_ref;
 pub use defs::*;
+pub use send_ref::SendMessageRequestHeaderRef;
 
 use crate::command::ExtFields;
 use crate::ProtocolError;
