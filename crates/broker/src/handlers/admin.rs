@@ -66,9 +66,9 @@ pub async fn delete_topic(
     // except the schedule and transaction-op topics, which have no config of their own.
     let configured: std::collections::HashSet<String> =
         broker.topics.topic_names().into_iter().collect();
-    let store = broker.clone();
+    let store = broker.store.clone();
     tokio::task::spawn_blocking(move || {
-        store.store.clean_unused_topics(&|topic| {
+        store.clean_unused_topics(&|topic| {
             configured.contains(topic)
                 || topic == names::SCHEDULE_TOPIC
                 || topic == names::TRANS_OP_HALF_TOPIC
