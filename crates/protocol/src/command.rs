@@ -104,12 +104,30 @@ impl ExtFields {
 
     /// Appends `key` with the value `write_value` writes, formatted in place.
     pub fn push_with(&mut self, key: &str, write_value: impl FnOnce(&mut String)) {
+        let written: Result<(), std::convert::Infallible> = self.try_push_with(key, |out| {
+            write_value(out);
+            Ok(())
+        });
+        let Ok(()) = written;
+    }
+
+    /// As [`push_with`](Self::push_with) for a writer that can fail; on failure nothing is
+    /// added.
+    pub fn try_push_with<E>(
+        &mut self,
+        key: &str,
+        write_value: impl FnOnce(&mut String) -> Result<(), E>,
+    ) -> Result<(), E> {
         let key_start = self.mark();
         self.text.push_str(key);
         let value_start = self.mark();
-        write_value(&mut self.text);
+        if let Err(e) = write_value(&mut self.text) {
+            self.text.truncate(key_start as usize);
+            return Err(e);
+        }
         let end = self.mark();
         self.entries.push([key_start, value_start, end]);
+        Ok(())
     }
 
     /// The end of the text as an entry offset. Headers are far below 4 GiB (frames are
@@ -389,6 +407,18 @@ mod tests {
         assert_eq!(
             format!("{ext:?}"),
             r#"{"topic": "Renamed", "bname": "broker-a"}"#
+        );
+        // A value whose writer fails leaves nothing behind, not even its key.
+        let failed = ext.try_push_with("broken", |out| {
+            out.push_str("half");
+            Err("bad escape")
+        });
+        assert_eq!(failed, Err("bad escape"));
+        assert_eq!(ext.get("broken"), None);
+        ext.push("after", "ok");
+        assert_eq!(
+            ext.iter().collect::<Vec<_>>(),
+            [("topic", "Renamed"), ("bname", "broker-a"), ("after", "ok")]
         );
     }
 }

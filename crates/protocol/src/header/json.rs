@@ -81,10 +81,12 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
                 "version" => cmd.version = int_field(&p.value(1)?, "version")?,
                 "language" => {
                     // An unknown language is not worth dropping the frame for: Java leaves it null.
-                    cmd.language = match &p.value(1)? {
-                        Value::Str(s) => LanguageCode::from_name(s),
-                        Value::Int(n) => u8::try_from(*n).ok().and_then(LanguageCode::from_code),
-                        _ => None,
+                    cmd.language = match p.peek() {
+                        Some(b'"' | b'\'') => LanguageCode::from_name(&p.string_cow()?),
+                        _ => match p.value(1)? {
+                            Value::Int(n) => u8::try_from(n).ok().and_then(LanguageCode::from_code),
+                            _ => None,
+                        },
                     }
                     .unwrap_or(LanguageCode::Other);
                 }
@@ -96,9 +98,15 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
                     }
                 }
                 "extFields" => cmd.ext_fields = ext_fields(&mut p)?,
-                _ => {
-                    p.value(1)?;
-                }
+                _ => match p.peek() {
+                    // Skipped; a string is only read, not copied (serializeTypeCurrentRPC).
+                    Some(b'"' | b'\'') => {
+                        p.string_cow()?;
+                    }
+                    _ => {
+                        p.value(1)?;
+                    }
+                },
             }
             p.skip_ws();
             match p.peek() {
@@ -162,15 +170,13 @@ fn ext_fields(p: &mut json::Parser<'_>) -> Result<Option<ExtFields>, ProtocolErr
         p.skip_ws();
         p.expect(b':', "expected ':' in extFields")?;
         p.skip_ws();
-        let value = match p.peek() {
-            Some(b'"' | b'\'') => Some(p.string_cow()?),
+        match p.peek() {
+            // Decoded straight into the map's text (values such as properties have escapes).
+            Some(q @ (b'"' | b'\'')) => ext.try_push_with(&key, |out| p.string_into(q, out))?,
             _ => match p.value(2)? {
-                Value::Null => None,
-                v => Some(std::borrow::Cow::Owned(scalar(v).ok_or_else(bad)?)),
+                Value::Null => {}
+                v => ext.push(key, scalar(v).ok_or_else(bad)?),
             },
-        };
-        if let Some(value) = value {
-            ext.push(key, value);
         }
         p.skip_ws();
         match p.peek() {

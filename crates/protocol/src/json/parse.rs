@@ -205,8 +205,14 @@ impl<'a> Parser<'a> {
     }
 
     pub(crate) fn string(&mut self, quote: u8) -> Result<String, JsonError> {
+        let mut out = String::new();
+        self.string_into(quote, &mut out)?;
+        Ok(out)
+    }
+
+    /// Decodes the string starting at the `quote` under the cursor onto the end of `out`.
+    pub(crate) fn string_into(&mut self, quote: u8, out: &mut String) -> Result<(), JsonError> {
         self.pos += 1;
-        let mut out = Vec::new();
         loop {
             let start = self.pos;
             while let Some(c) = self.peek() {
@@ -215,12 +221,15 @@ impl<'a> Parser<'a> {
                 }
                 self.pos += 1;
             }
-            out.extend_from_slice(&self.s[start..self.pos]);
+            // Escapes start with an ASCII byte, so each run between them is whole UTF-8.
+            let run = std::str::from_utf8(&self.s[start..self.pos])
+                .map_err(|_| self.error("string is not UTF-8"))?;
+            out.push_str(run);
             match self.peek() {
                 None => return Err(self.error("unterminated string")),
                 Some(c) if c == quote => {
                     self.pos += 1;
-                    return String::from_utf8(out).map_err(|_| self.error("string is not UTF-8"));
+                    return Ok(());
                 }
                 Some(_) => {
                     self.pos += 1;
@@ -241,8 +250,7 @@ impl<'a> Parser<'a> {
                         b'u' => self.unicode_escape()?,
                         _ => return Err(self.error("unknown escape")),
                     };
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    out.push(c);
                 }
             }
         }
