@@ -150,14 +150,20 @@ async fn check(
 }
 
 /// The stored properties: the client's (with batch-level `extra` ones winning) without `WAIT`,
-/// plus `CLUSTER`. One pass over the raw strings, one allocation.
-fn stored_properties(broker: &Broker, client: Option<&str>, extra: Option<&str>) -> String {
+/// plus `CLUSTER`, appended to `out`. One pass over the raw strings; a batch writes all its
+/// messages' properties into one string.
+fn write_stored_properties(
+    out: &mut String,
+    broker: &Broker,
+    client: Option<&str>,
+    extra: Option<&str>,
+) {
     let client = client.unwrap_or("");
     let extra = extra.unwrap_or("");
     let cluster = broker.boot_config.cluster_name.as_str();
-    let mut out = String::with_capacity(client.len() + extra.len() + cluster.len() + 10);
+    let start = out.len();
     let mut push = |k: &str, v: &str| {
-        if !out.is_empty() {
+        if out.len() > start {
             out.push(properties::PROPERTY_SEPARATOR);
         }
         out.push_str(k);
@@ -176,6 +182,13 @@ fn stored_properties(broker: &Broker, client: Option<&str>, extra: Option<&str>)
         }
     }
     push(keys::CLUSTER, cluster);
+}
+
+/// [`write_stored_properties`] of one message, in a string of its own.
+fn stored_properties(broker: &Broker, client: Option<&str>, extra: Option<&str>) -> String {
+    let capacity = client.map_or(0, str::len) + extra.map_or(0, str::len) + 32;
+    let mut out = String::with_capacity(capacity);
+    write_stored_properties(&mut out, broker, client, extra);
     out
 }
 
@@ -305,6 +318,10 @@ async fn put_batch(
     if items.is_empty() {
         return Err(illegal_message(broker));
     }
+    // Every message's stored properties, one after the other in one string.
+    let extra = h.properties.map_or(0, str::len) + 32;
+    let mut all_properties =
+        String::with_capacity(items.iter().map(|item| item.properties.len() + extra).sum());
     let mut prepared = Vec::with_capacity(items.len());
     for item in &items {
         if properties::find(item.properties, keys::DELAY_TIME_LEVEL).is_some_and(|l| l != "0") {
@@ -314,13 +331,20 @@ async fn put_batch(
                 Some("not support batch message delay".into()),
             ));
         }
-        let props = stored_properties(broker, Some(item.properties), h.properties);
-        if props.len() > i16::MAX as usize {
+        let start = all_properties.len();
+        write_stored_properties(
+            &mut all_properties,
+            broker,
+            Some(item.properties),
+            h.properties,
+        );
+        if all_properties.len() - start > i16::MAX as usize {
             return Err(illegal_message(broker));
         }
-        prepared.push((item, props));
+        prepared.push((item, start..all_properties.len()));
     }
-    let mut ids = String::new();
+    // Offset message ids are 32 hex characters (IPv4 store host), plus the commas.
+    let mut ids = String::with_capacity(prepared.len() * 33);
     let mut first = None;
     let mut status = PutStatus::PutOk;
     let last = prepared.len() - 1;
@@ -328,7 +352,7 @@ async fn put_batch(
         let msg = PutMessage {
             flag: item.flag,
             body: item.body,
-            properties: props,
+            properties: &all_properties[props.clone()],
             ..base
         };
         let appended = if i == last {
