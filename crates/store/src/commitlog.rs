@@ -252,10 +252,6 @@ impl Shared {
     }
 }
 
-/// Under ASYNC_FLUSH the log is also flushed each time this much more was written, besides
-/// every `flushIntervalCommitLog`: small writebacks keep put latency flat.
-const ASYNC_FLUSH_STEP: usize = 4 << 20;
-
 /// Suffix of a segment prepared ahead of use; such files are not part of the log.
 const PREALLOC_SUFFIX: &str = ".prealloc";
 
@@ -608,11 +604,6 @@ impl CommitLog {
         writer.pos += len;
         self.preallocator
             .writer_moved(&writer.segment, before, writer.pos);
-        if self.config.flush_disk_type == FlushDiskType::AsyncFlush
-            && before / ASYNC_FLUSH_STEP != writer.pos / ASYNC_FLUSH_STEP
-        {
-            self.flush.nudge();
-        }
         self.shared
             .published
             .store(physical_offset + len as u64, Ordering::Release);

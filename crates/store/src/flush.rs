@@ -4,8 +4,7 @@
 //! of every segment up to it (msync, which waits like fdatasync), and then completes every
 //! waiter whose record ends at or before the target. Puts that arrive during a round are
 //! covered by the next one, so the number of syncs grows with time, not with puts. Under
-//! ASYNC_FLUSH the same thread flushes every `flushIntervalCommitLog`, and sooner each time
-//! the writer has added a few MiB (`FlushQueue::nudge`).
+//! ASYNC_FLUSH the same thread flushes every `flushIntervalCommitLog`.
 //!
 //! A waiting put carries a deadline (`syncFlushTimeout`); a watchdog thread wakes the puts
 //! whose deadline passed, which then report a timeout — so a put costs no timer, and a
@@ -60,8 +59,6 @@ struct State {
     /// While the flush thread is parked: how many waiters it wants before the next round.
     /// Puts notify it only when they reach that count, so a busy round costs no wake-ups.
     parked_until: Option<usize>,
-    /// ASYNC_FLUSH: enough was written since the last flush to flush now (`nudge`).
-    nudged: bool,
 }
 
 struct Inner {
@@ -128,18 +125,6 @@ impl FlushQueue {
         FlushQueue {
             inner,
             threads: Mutex::new(vec![flusher, watchdog]),
-        }
-    }
-
-    /// ASYNC_FLUSH: flushes now rather than at the end of the interval. The writer calls this
-    /// every few MiB, so that each flush writes back a few MiB: one writeback of everything
-    /// written in 500 ms (~100 MB under load) stalled puts for milliseconds.
-    pub(crate) fn nudge(&self) {
-        let mut state = self.inner.state.lock().expect("flush state lock");
-        state.nudged = true;
-        if state.parked_until.is_some() {
-            drop(state);
-            self.inner.wake.notify_one();
         }
     }
 
@@ -316,7 +301,7 @@ impl Inner {
             let mut state = self.state.lock().expect("flush state lock");
             let first_wait = Instant::now();
             loop {
-                if state.shutdown || state.nudged || state.waiters.len() >= gather.max(1) {
+                if state.shutdown || state.waiters.len() >= gather.max(1) {
                     break;
                 }
                 let mut limit = if state.waiters.is_empty() {
@@ -343,7 +328,6 @@ impl Inner {
                 state.parked_until = None;
             }
             let stopping = state.shutdown;
-            state.nudged = false;
             drop(state);
 
             let started = Instant::now();

@@ -403,30 +403,3 @@ async fn a_dropped_put_does_not_strand_the_puts_completed_with_it() {
         assert_eq!(put.unwrap().unwrap().status, PutStatus::PutOk);
     }
 }
-
-#[test]
-fn async_flush_runs_every_few_mib_written_not_only_at_the_interval() {
-    let dir = TempDir::new("store");
-    let mut cfg = config(&dir, 64 << 20, FlushDiskType::AsyncFlush);
-    // The interval alone would flush nothing during this test.
-    cfg.flush_interval = std::time::Duration::from_secs(3600);
-    let (log, _) = CommitLog::open(cfg).unwrap();
-    let body = vec![b'f'; 64 << 10];
-    let mut end = 0;
-    while end < 9 << 20 {
-        end = log
-            .append(&message("T", 0, &body, ""))
-            .unwrap()
-            .end_offset();
-    }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while log.flushed_offset() < 8 << 20 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "only {} of {end} bytes flushed",
-            log.flushed_offset()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    assert!(log.sync_count() >= 1);
-}
