@@ -25,15 +25,20 @@ const FIELDS: [(&str, &str); 14] = [
     ("batch", "m"),
     ("bname", "n"),
 ];
+const PRODUCER_GROUP: usize = 0;
+const TOPIC: usize = 1;
+const DEFAULT_TOPIC: usize = 2;
 const DEFAULT_TOPIC_QUEUE_NUMS: usize = 3;
 const QUEUE_ID: usize = 4;
 const SYS_FLAG: usize = 5;
 const BORN_TIMESTAMP: usize = 6;
 const FLAG: usize = 7;
+const PROPERTIES: usize = 8;
 const RECONSUME_TIMES: usize = 9;
 const UNIT_MODE: usize = 10;
 const MAX_RECONSUME_TIMES: usize = 11;
 const BATCH: usize = 12;
+const BNAME: usize = 13;
 
 /// [`SendMessageRequestHeader`] with its strings borrowed from the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,28 +97,26 @@ impl<'a> SendMessageRequestHeaderRef<'a> {
             }
             raw[i] = Some(value);
         }
+        // Required fields are checked in the owned header's order, so the same one is named
+        // when several are missing; their numbers were validated above.
         let required = |i: usize| raw[i].ok_or(ProtocolError::MissingField(name(i)));
-        let number = |i: usize| -> Result<i64, ProtocolError> {
-            Ok(parsed::<i64>(Some(required(i)?)).unwrap_or_default())
-        };
-        let int = |i: usize| -> Result<i32, ProtocolError> {
-            Ok(parsed::<i32>(Some(required(i)?)).unwrap_or_default())
-        };
+        let int = |i: usize| required(i).map(|v| i32::from_header(v).unwrap_or_default());
+        let long = |i: usize| required(i).map(|v| i64::from_header(v).unwrap_or_default());
         Ok(SendMessageRequestHeaderRef {
-            producer_group: required(0)?,
-            topic: required(1)?,
-            default_topic: required(2)?,
+            producer_group: required(PRODUCER_GROUP)?,
+            topic: required(TOPIC)?,
+            default_topic: required(DEFAULT_TOPIC)?,
             default_topic_queue_nums: int(DEFAULT_TOPIC_QUEUE_NUMS)?,
             queue_id: int(QUEUE_ID)?,
             sys_flag: int(SYS_FLAG)?,
-            born_timestamp: number(BORN_TIMESTAMP)?,
+            born_timestamp: long(BORN_TIMESTAMP)?,
             flag: int(FLAG)?,
-            properties: raw[8],
+            properties: raw[PROPERTIES],
             reconsume_times: parsed(raw[RECONSUME_TIMES]),
             unit_mode: parsed(raw[UNIT_MODE]),
             batch: parsed(raw[BATCH]),
             max_reconsume_times: parsed(raw[MAX_RECONSUME_TIMES]),
-            bname: raw[13],
+            bname: raw[BNAME],
         })
     }
 
