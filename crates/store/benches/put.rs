@@ -225,7 +225,9 @@ fn main() {
 /// `real_disk`: also the runs on this machine's disk (`sync-slow-disk` runs only the
 /// simulated 4 ms disk, for profiling).
 fn sync_flush_putters(real_disk: bool) {
-    let fsync = fdatasync_latency(&temp_root("probe"));
+    let probe = temp_root("probe");
+    let fsync = fdatasync_latency(&probe);
+    let _ = std::fs::remove_dir_all(probe);
     println!("fdatasync latency (median of 50, 1 KiB appends): {fsync:?}");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
