@@ -195,8 +195,11 @@ impl BrokerConfig {
 
     /// True for a key UPDATE_BROKER_CONFIG must refuse (`AdminBrokerProcessor.configBlackList`).
     pub fn is_black_listed(&self, key: &str) -> bool {
-        ["brokerConfigPath", "rocketmqHome", "configBlackList"].contains(&key)
-            || self.config_black_list.split(';').any(|k| k.trim() == key)
+        ferrocket_common::config_text::is_black_listed(
+            key,
+            &["brokerConfigPath", "rocketmqHome", "configBlackList"],
+            &self.config_black_list,
+        )
     }
 
     /// This config with `settings` applied, as UPDATE_BROKER_CONFIG does: every value is

@@ -50,6 +50,12 @@ pub fn updated<C: Clone, E>(
     Ok((next, ignored))
 }
 
+/// Whether UPDATE_*_CONFIG must refuse `key`: one of the keys a server always protects, or one
+/// named in its `configBlackList` setting (`;`-separated).
+pub fn is_black_listed(key: &str, always: &[&str], config_black_list: &str) -> bool {
+    always.contains(&key) || config_black_list.split(';').any(|k| k.trim() == key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +71,12 @@ mod tests {
         assert_eq!(pairs, [("a", "1"), ("b", "2"), ("c", "x=y")]);
         let map: BTreeMap<_, _> = parsed.into_iter().collect();
         assert_eq!(write(&map), "a=1\nb=2\nc=x=y\n");
+    }
+
+    #[test]
+    fn black_list_is_the_fixed_keys_and_the_configured_ones() {
+        assert!(is_black_listed("rocketmqHome", &["rocketmqHome"], ""));
+        assert!(is_black_listed("listenPort", &[], "a; listenPort ;b"));
+        assert!(!is_black_listed("listenPort", &["rocketmqHome"], "a;b"));
     }
 }

@@ -97,14 +97,16 @@ impl NamesrvConfig {
 
     /// True for a key UPDATE_NAMESRV_CONFIG must refuse (`DefaultRequestProcessor.configBlackList`).
     pub fn is_black_listed(&self, key: &str) -> bool {
-        [
-            "configBlackList",
-            "configStorePath",
-            "kvConfigPath",
-            "rocketmqHome",
-        ]
-        .contains(&key)
-            || self.config_black_list.split(';').any(|k| k.trim() == key)
+        ferrocket_common::config_text::is_black_listed(
+            key,
+            &[
+                "configBlackList",
+                "configStorePath",
+                "kvConfigPath",
+                "rocketmqHome",
+            ],
+            &self.config_black_list,
+        )
     }
 
     /// This config with `settings` applied (UPDATE_NAMESRV_CONFIG): every value is checked
