@@ -117,6 +117,10 @@ pub async fn serve(
     }
     registration.abort();
     housekeeping.abort();
-    broker.persist();
+    // The last writes of offsets, groups and topics, fsync'd: off the runtime.
+    let persisting = broker.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || persisting.persist()).await {
+        tracing::error!("persisting configs at shutdown failed: {e}");
+    }
     broker.unregister_all().await;
 }
