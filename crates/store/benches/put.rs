@@ -140,9 +140,10 @@ fn sync_putters(
         None => "real disk".to_string(),
     };
     println!(
-        "SYNC_FLUSH   body  1024 B {putters:>5} putters, {disk}: {rate:>9.0} msgs/s   bound putters/sync latency = {bound:>9.0}   ratio {:>3.0}%   {:.1} puts per sync",
+        "SYNC_FLUSH   body  1024 B {putters:>5} putters, {disk}: {rate:>9.0} msgs/s   bound putters/sync latency = {bound:>9.0}   ratio {:>3.0}%   {:.1} puts per sync, a round every {:.2} ms",
         100.0 * rate / bound,
-        total as f64 / syncs.max(1) as f64
+        total as f64 / syncs.max(1) as f64,
+        run_for.as_secs_f64() * 1e3 / syncs.max(1) as f64
     );
     log.shutdown().unwrap();
     drop(log);

@@ -455,10 +455,23 @@ impl Inner {
             seg.flush(lo as usize, hi as usize)?;
         }
         let floor = Duration::from_nanos(self.sync_floor_ns.load(Ordering::Acquire));
-        if let Some(rest) = floor.checked_sub(started.elapsed()) {
-            std::thread::sleep(rest);
-        }
+        wait_until(started + floor);
         Ok(())
+    }
+}
+
+/// Sleeps until `deadline`, waking a little early and spinning the rest: a plain sleep on a
+/// VM overshoots by a tenth of a millisecond or more, which would make the simulated disk
+/// slower than the latency the bench divides by.
+fn wait_until(deadline: Instant) {
+    const EARLY: Duration = Duration::from_micros(200);
+    if let Some(rest) = deadline.checked_duration_since(Instant::now()) {
+        if rest > EARLY {
+            std::thread::sleep(rest - EARLY);
+        }
+    }
+    while Instant::now() < deadline {
+        std::hint::spin_loop();
     }
 }
 
