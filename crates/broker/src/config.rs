@@ -37,6 +37,8 @@ pub struct BrokerConfig {
     /// `clusterTopicEnable` / `brokerTopicEnable`.
     pub cluster_topic_enable: bool,
     pub broker_topic_enable: bool,
+    /// `slaveReadEnable`: pulls are pointed at the group's `brokerId` instead of the master.
+    pub slave_read_enable: bool,
     /// `configBlackList`: `;`-separated keys UPDATE_BROKER_CONFIG refuses, on top of
     /// `brokerConfigPath`, `rocketmqHome` and `configBlackList` itself.
     pub config_black_list: String,
@@ -66,6 +68,7 @@ impl Default for BrokerConfig {
             register_period: Duration::from_secs(30),
             cluster_topic_enable: true,
             broker_topic_enable: true,
+            slave_read_enable: false,
             config_black_list: "configBlackList;brokerConfigPath".into(),
             store: StoreConfig::default(),
             config_file: None,
@@ -180,6 +183,10 @@ impl BrokerConfig {
                 self.broker_topic_enable = boolean()?;
                 true
             }
+            "slaveReadEnable" => {
+                self.slave_read_enable = boolean()?;
+                true
+            }
             "configBlackList" => {
                 self.config_black_list = value.to_owned();
                 true
@@ -191,6 +198,21 @@ impl BrokerConfig {
         };
         self.properties.insert(key.to_owned(), value.to_owned());
         Ok(known)
+    }
+
+    /// `BrokerStartup`'s rule for `brokerId` by `brokerRole`: a master's id is 0, whatever the
+    /// file says; a slave needs an id above 0.
+    pub fn settle_broker_id(&mut self) -> Result<(), ConfigError> {
+        if self.store.broker_role.is_master() {
+            self.broker_id = 0;
+        } else if self.broker_id <= 0 {
+            return Err(ConfigError {
+                key: "brokerId".into(),
+                value: self.broker_id.to_string(),
+                reason: "a slave's brokerId must be > 0".into(),
+            });
+        }
+        Ok(())
     }
 
     /// True for a key UPDATE_BROKER_CONFIG must refuse (`AdminBrokerProcessor.configBlackList`).
@@ -244,6 +266,7 @@ impl BrokerConfig {
         );
         put("clusterTopicEnable", self.cluster_topic_enable.to_string());
         put("brokerTopicEnable", self.broker_topic_enable.to_string());
+        put("slaveReadEnable", self.slave_read_enable.to_string());
         put("configBlackList", self.config_black_list.clone());
         for (k, v) in self.store.to_properties() {
             put(k, v);
@@ -299,6 +322,20 @@ mod tests {
         assert!(err.to_string().contains("listenPort"));
         assert!(c.set("brokerIP1", "not-an-ip").is_err());
         assert_eq!(c.broker_addr(), "127.0.0.1:10911");
+    }
+
+    #[test]
+    fn broker_id_follows_the_role_as_in_broker_startup() {
+        let mut c = BrokerConfig::default();
+        c.set("brokerId", "3").unwrap();
+        c.settle_broker_id().unwrap();
+        assert_eq!(c.broker_id, 0, "an ASYNC_MASTER is broker 0");
+        c.set("brokerRole", "SLAVE").unwrap();
+        let err = c.settle_broker_id().unwrap_err();
+        assert_eq!(err.key, "brokerId");
+        c.set("brokerId", "2").unwrap();
+        c.settle_broker_id().unwrap();
+        assert_eq!(c.broker_id, 2);
     }
 
     fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -127,6 +127,8 @@ pub enum PutStatus {
     PutOk,
     /// SYNC_FLUSH: no flush covered the record within `syncFlushTimeout`.
     FlushDiskTimeout,
+    /// SYNC_MASTER: no slave holds the record (none is connected).
+    SlaveNotAvailable,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -675,6 +677,16 @@ impl CommitLog {
             },
         };
         Ok(PutResult { status, append })
+    }
+
+    /// Appends without waiting for a flush, as a put whose message says `WAIT=false`; under
+    /// SYNC_FLUSH the flush thread is nudged, so the record is synced with the next round.
+    pub fn put_without_waiting(&self, msg: &PutMessage<'_>) -> Result<AppendResult, StoreError> {
+        let append = self.append(msg)?;
+        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+            self.flush.nudge();
+        }
+        Ok(append)
     }
 
     /// Flushes everything appended so far and waits for it.

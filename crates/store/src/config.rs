@@ -12,6 +12,44 @@ pub enum FlushDiskType {
     SyncFlush,
 }
 
+/// `brokerRole`: what the store of this broker is in a master/slave pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerRole {
+    /// A master whose puts do not wait for a slave (the default).
+    AsyncMaster,
+    /// A master whose waiting puts also wait for a slave to hold the message. Ferrocket has no
+    /// replication yet, so no slave ever is available: such puts are stored and report
+    /// SLAVE_NOT_AVAILABLE, as a Java SYNC_MASTER does while its slave is away.
+    SyncMaster,
+    /// A slave: puts from clients are refused.
+    Slave,
+}
+
+impl BrokerRole {
+    /// The Java name, as `broker.conf` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            BrokerRole::AsyncMaster => "ASYNC_MASTER",
+            BrokerRole::SyncMaster => "SYNC_MASTER",
+            BrokerRole::Slave => "SLAVE",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<BrokerRole> {
+        [
+            BrokerRole::AsyncMaster,
+            BrokerRole::SyncMaster,
+            BrokerRole::Slave,
+        ]
+        .into_iter()
+        .find(|r| r.name() == name)
+    }
+
+    pub fn is_master(self) -> bool {
+        self != BrokerRole::Slave
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoreConfig {
     /// `storePathRootDir`: holds `commitlog/`, `consumequeue/`, `index/`, `checkpoint`, `abort`.
@@ -45,6 +83,11 @@ pub struct StoreConfig {
     pub delete_when_hours: Vec<u32>,
     /// `diskMaxUsedSpaceRatio` (percent): above it expired files go at any hour.
     pub disk_max_used_space_ratio: u32,
+    /// `brokerRole`.
+    pub broker_role: BrokerRole,
+    /// `offsetCheckInSlave`: a slave answers a pull for an offset its queue does not hold
+    /// with OFFSET_MOVED (true) or PULL_RETRY_IMMEDIATELY (false, the default).
+    pub offset_check_in_slave: bool,
 }
 
 impl Default for StoreConfig {
@@ -65,6 +108,8 @@ impl Default for StoreConfig {
             file_reserved_hours: 72,
             delete_when_hours: vec![4],
             disk_max_used_space_ratio: 75,
+            broker_role: BrokerRole::AsyncMaster,
+            offset_check_in_slave: false,
         }
     }
 }
@@ -130,6 +175,8 @@ impl StoreConfig {
             ),
             ("maxHashSlotNum", self.index_hash_slots.to_string()),
             ("maxIndexNum", self.index_num.to_string()),
+            ("brokerRole", self.broker_role.name().to_owned()),
+            ("offsetCheckInSlave", self.offset_check_in_slave.to_string()),
         ]
     }
 
@@ -230,6 +277,11 @@ impl StoreConfig {
                     .filter(|&n| n > 1)
                     .ok_or_else(|| invalid("expected a count above 1"))?
             }
+            "brokerRole" => {
+                self.broker_role = BrokerRole::parse(value.trim())
+                    .ok_or_else(|| invalid("expected ASYNC_MASTER, SYNC_MASTER or SLAVE"))?
+            }
+            "offsetCheckInSlave" => self.offset_check_in_slave = boolean()?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -246,6 +298,8 @@ mod tests {
         c.set("deleteWhen", "04;16").unwrap();
         c.set("flushDiskType", "SYNC_FLUSH").unwrap();
         c.set("syncFlushTimeout", "250").unwrap();
+        c.set("brokerRole", "SYNC_MASTER").unwrap();
+        c.set("offsetCheckInSlave", "true").unwrap();
         let mut back = StoreConfig::default();
         for (k, v) in c.to_properties() {
             assert_eq!(back.set(k, &v), Ok(true), "{k}={v}");
@@ -273,5 +327,14 @@ mod tests {
         assert_eq!(c.delete_when_hours, vec![4, 16]);
         assert!(c.set("deleteWhen", "25").is_err());
         assert!(c.set("diskMaxUsedSpaceRatio", "99").is_err());
+        assert_eq!(c.set("brokerRole", "SLAVE"), Ok(true));
+        assert_eq!(c.broker_role, BrokerRole::Slave);
+        let err = c.set("brokerRole", "MASTER").unwrap_err();
+        assert!(err.to_string().contains("brokerRole"), "{err}");
+        assert_eq!(
+            c.broker_role,
+            BrokerRole::Slave,
+            "a bad value changes nothing"
+        );
     }
 }

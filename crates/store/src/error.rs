@@ -14,6 +14,9 @@ pub enum StoreError {
     DiskFull { used_percent: u32 },
     #[error("the store is shut down")]
     ShutDown,
+    /// `brokerRole=SLAVE`: a slave's store takes messages only from its master.
+    #[error("the broker is a slave; its store takes no puts")]
+    SlaveMode,
     #[error("store I/O error: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -59,6 +59,9 @@ struct State {
     /// While the flush thread is parked: how many waiters it wants before the next round.
     /// Puts notify it only when they reach that count, so a busy round costs no wake-ups.
     parked_until: Option<usize>,
+    /// Records nobody waits for were appended (`WAIT=false` under SYNC_FLUSH): the next
+    /// round starts without waiting for a put to ask.
+    nudged: bool,
 }
 
 struct Inner {
@@ -169,6 +172,20 @@ impl FlushQueue {
             target,
             deadline,
         })
+    }
+
+    /// Starts a round soon even though no put waits for it.
+    pub(crate) fn nudge(&self) {
+        let mut state = self.inner.state.lock().expect("flush state lock");
+        if state.nudged {
+            return;
+        }
+        state.nudged = true;
+        let parked = state.parked_until.take().is_some();
+        drop(state);
+        if parked {
+            self.inner.wake.notify_one();
+        }
     }
 
     pub(crate) fn inject_failure(&self) {
@@ -301,7 +318,7 @@ impl Inner {
             let mut state = self.state.lock().expect("flush state lock");
             let first_wait = Instant::now();
             loop {
-                if state.shutdown || state.waiters.len() >= gather.max(1) {
+                if state.shutdown || state.nudged || state.waiters.len() >= gather.max(1) {
                     break;
                 }
                 let mut limit = if state.waiters.is_empty() {
@@ -328,6 +345,7 @@ impl Inner {
                 state.parked_until = None;
             }
             let stopping = state.shutdown;
+            state.nudged = false;
             drop(state);
 
             let started = Instant::now();

@@ -22,9 +22,9 @@ pub use commitlog::{
     AppendResult, CommitLog, DispatchRequest, Dispatcher, PutMessage, PutResult, PutStatus,
     RecoveryReport, SegmentSlice,
 };
-pub use config::{FlushDiskType, StoreConfig};
+pub use config::{BrokerRole, FlushDiskType, StoreConfig};
 pub use consume_queue::{ConsumeQueue, CqUnit};
 pub use error::StoreError;
 pub use message_store::{
-    CleanReport, GetMessageResult, GetMessageStatus, MessageStore, QueryResult,
+    CleanReport, GetMessageResult, GetMessageStatus, MessageStore, PutWait, QueryResult,
 };

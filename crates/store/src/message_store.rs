@@ -4,12 +4,12 @@
 
 use crate::checkpoint::{Checkpoint, RunGuard};
 use crate::commitlog::{
-    CommitLog, DispatchRequest, Dispatcher, PutMessage, PutResult, QueueOffsets, RecoveryReport,
-    SegmentSlice,
+    CommitLog, DispatchRequest, Dispatcher, PutMessage, PutResult, PutStatus, QueueOffsets,
+    RecoveryReport, SegmentSlice,
 };
 use crate::consume_queue::{ConsumeQueue, CqUnit};
 use crate::index::{IndexConfig, IndexService, Indexer};
-use crate::{StoreConfig, StoreError};
+use crate::{BrokerRole, StoreConfig, StoreError};
 use ferrocket_common::record::RecordView;
 use std::collections::HashMap;
 use std::io;
@@ -373,8 +373,28 @@ pub struct MessageStore {
     retention: std::sync::Mutex<Retention>,
     /// Disk usage in percent when it passed the warning level, else 0.
     disk_full_percent: std::sync::atomic::AtomicU32,
+    /// `brokerRole` (as [`role_code`]), changed live like Java's: read on each put.
+    role: std::sync::atomic::AtomicU8,
     /// The `lock` and `abort` files, released by a clean shutdown.
     run_guard: std::sync::Mutex<Option<RunGuard>>,
+}
+
+fn role_code(role: BrokerRole) -> u8 {
+    match role {
+        BrokerRole::AsyncMaster => 0,
+        BrokerRole::SyncMaster => 1,
+        BrokerRole::Slave => 2,
+    }
+}
+
+/// What a put waits for before it reports: Java's `WAIT` message property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutWait {
+    /// `WAIT=true` (or absent): under SYNC_FLUSH until a sync covers the message, and on a
+    /// SYNC_MASTER until a slave holds it.
+    StoreOk,
+    /// `WAIT=false`: reports once the message is appended.
+    Appended,
 }
 
 /// What a lookup by key found (QUERY_MESSAGE).
@@ -446,6 +466,7 @@ impl MessageStore {
                 root,
                 retention: std::sync::Mutex::new(Retention::of(&config)),
                 disk_full_percent: std::sync::atomic::AtomicU32::new(0),
+                role: std::sync::atomic::AtomicU8::new(role_code(config.broker_role)),
                 run_guard: std::sync::Mutex::new(Some(run_guard)),
             },
             report,
@@ -454,9 +475,13 @@ impl MessageStore {
 
     /// Takes the settings of `config` that apply while running, as Java's broker reads them
     /// on each use: `maxMessageSize`, `syncFlushTimeout`, `fileReservedTime`, `deleteWhen`,
-    /// `diskMaxUsedSpaceRatio`. The others (paths, file sizes, flush type) need a restart.
+    /// `diskMaxUsedSpaceRatio`, `brokerRole`. The others (paths, file sizes, flush type) need a restart.
     pub fn apply_live_settings(&self, config: &StoreConfig) {
         self.commit_log.set_put_limits(config);
+        self.role.store(
+            role_code(config.broker_role),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         *self.retention.lock().expect("retention lock") = Retention::of(config);
     }
 
@@ -550,12 +575,7 @@ impl MessageStore {
     /// Appends without waiting for any flush (the first messages of a batch whose last put
     /// waits), firing the arrival hook.
     pub fn append(&self, msg: &PutMessage<'_>) -> Result<crate::AppendResult, StoreError> {
-        let full = self
-            .disk_full_percent
-            .load(std::sync::atomic::Ordering::Relaxed);
-        if full > 0 {
-            return Err(StoreError::DiskFull { used_percent: full });
-        }
+        self.check_writable()?;
         let appended = self.commit_log.append(msg)?;
         if let Some(hook) = &self.arrival {
             hook(msg.topic, msg.queue_id, appended.queue_offset + 1);
@@ -563,18 +583,53 @@ impl MessageStore {
         Ok(appended)
     }
 
+    /// Stores a message and waits for what `WAIT=true` waits for (the default).
     pub async fn put(&self, msg: &PutMessage<'_>) -> Result<PutResult, StoreError> {
+        self.put_waiting(msg, PutWait::StoreOk).await
+    }
+
+    /// Stores a message; `wait` says what it waits for before it reports, as the message's
+    /// `WAIT` property does in Java (`CommitLog.submitFlushRequest`/`submitReplicaRequest`).
+    pub async fn put_waiting(
+        &self,
+        msg: &PutMessage<'_>,
+        wait: PutWait,
+    ) -> Result<PutResult, StoreError> {
+        let role = self.check_writable()?;
+        let mut result = match wait {
+            PutWait::StoreOk => self.commit_log.put(msg).await?,
+            PutWait::Appended => PutResult {
+                status: PutStatus::PutOk,
+                append: self.commit_log.put_without_waiting(msg)?,
+            },
+        };
+        // Java combines the flush and replication outcomes; a failed replication wins.
+        if wait == PutWait::StoreOk && role == BrokerRole::SyncMaster {
+            result.status = PutStatus::SlaveNotAvailable;
+        }
+        if let Some(hook) = &self.arrival {
+            hook(msg.topic, msg.queue_id, result.append.queue_offset + 1);
+        }
+        Ok(result)
+    }
+
+    /// Java's `checkStoreStatus`: a slave's store refuses puts, and so does a full disk.
+    fn check_writable(&self) -> Result<BrokerRole, StoreError> {
+        let role = match self.role.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => BrokerRole::AsyncMaster,
+            1 => BrokerRole::SyncMaster,
+            _ => BrokerRole::Slave,
+        };
+        if role == BrokerRole::Slave {
+            return Err(StoreError::SlaveMode);
+        }
         let full = self
             .disk_full_percent
             .load(std::sync::atomic::Ordering::Relaxed);
         if full > 0 {
             return Err(StoreError::DiskFull { used_percent: full });
         }
-        let result = self.commit_log.put(msg).await?;
-        if let Some(hook) = &self.arrival {
-            hook(msg.topic, msg.queue_id, result.append.queue_offset + 1);
-        }
-        Ok(result)
+        Ok(role)
     }
 
     pub fn max_offset(&self, topic: &str, queue_id: i32) -> i64 {

@@ -46,12 +46,53 @@ fn response_code(status: GetMessageStatus, request_offset: i64) -> ResponseCode 
     }
 }
 
-fn build_response(result: GetMessageResult, request_offset: i64) -> RemotingCommand {
-    let code = response_code(result.status, request_offset);
+/// How a pull is answered: the code, and which broker (master 0, or a slave) the client
+/// should pull from next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Answer {
+    code: ResponseCode,
+    suggest_which_broker_id: i64,
+}
+
+/// The code and suggested broker for a store outcome, after Java's role rules: the broker id
+/// is the group's (`brokerId`) only with `slaveReadEnable` (this store never finds a consumer
+/// so far behind that it suggests a slave), else the master's. A slave does not correct a
+/// client's offset unless `offsetCheckInSlave`: it answers PULL_RETRY_IMMEDIATELY instead of
+/// OFFSET_MOVED.
+fn answer(
+    live: &crate::BrokerConfig,
+    group_broker_id: i64,
+    status: GetMessageStatus,
+    request_offset: i64,
+) -> Answer {
+    let mut answer = Answer {
+        code: response_code(status, request_offset),
+        suggest_which_broker_id: if live.slave_read_enable {
+            group_broker_id
+        } else {
+            MASTER_ID
+        },
+    };
+    if answer.code == ResponseCode::PULL_OFFSET_MOVED
+        && !live.store.broker_role.is_master()
+        && !live.store.offset_check_in_slave
+    {
+        answer = Answer {
+            code: ResponseCode::PULL_RETRY_IMMEDIATELY,
+            suggest_which_broker_id: group_broker_id,
+        };
+    }
+    answer
+}
+
+const MASTER_ID: i64 = 0;
+
+fn build_response(result: GetMessageResult, answer: Answer) -> RemotingCommand {
+    let code = answer.code;
     let mut resp = RemotingCommand::response_with_header(
         code,
         &PullMessageResponseHeader {
-            suggest_which_broker_id: 0,
+            suggest_which_broker_id: answer.suggest_which_broker_id,
             next_begin_offset: result.next_begin_offset,
             min_offset: result.min_offset,
             max_offset: result.max_offset,
@@ -195,7 +236,8 @@ pub async fn pull_message(
     let accept = |code: i64| filter.matches_code(code);
     let max = usize::try_from(h.max_msg_nums).unwrap_or(0);
 
-    if h.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 && broker.boot_config.broker_id == 0 {
+    let live = broker.config();
+    if h.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 && live.store.broker_role.is_master() {
         broker
             .offsets
             .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
@@ -204,13 +246,13 @@ pub async fn pull_message(
     let result = broker
         .store
         .get_messages(&h.topic, h.queue_id, h.queue_offset, max, &accept);
-    let code = response_code(result.status, h.queue_offset);
-    if code == ResponseCode::PULL_OFFSET_MOVED {
+    let reply = answer(&live, group.broker_id, result.status, h.queue_offset);
+    if reply.code == ResponseCode::PULL_OFFSET_MOVED {
         record_offset_moved(&broker, &channel, &h, result.next_begin_offset).await;
     }
     let suspend = h.sys_flag & pull_sys_flag::SUSPEND != 0 && h.suspend_timeout_millis > 0;
-    if code != ResponseCode::PULL_NOT_FOUND || !suspend {
-        return Ok(Some(build_response(result, h.queue_offset)));
+    if reply.code != ResponseCode::PULL_NOT_FOUND || !suspend {
+        return Ok(Some(build_response(result, reply)));
     }
 
     // Long polling: hold until a message reaches the queue or the hold time ends.
@@ -225,14 +267,65 @@ pub async fn pull_message(
         let result = broker
             .store
             .get_messages(&h.topic, h.queue_id, h.queue_offset, max, &accept);
-        let code = response_code(result.status, h.queue_offset);
-        if code == ResponseCode::PULL_OFFSET_MOVED {
+        let reply = answer(
+            &broker.config(),
+            group.broker_id,
+            result.status,
+            h.queue_offset,
+        );
+        if reply.code == ResponseCode::PULL_OFFSET_MOVED {
             record_offset_moved(&broker, &channel, &h, result.next_begin_offset).await;
         }
-        let found_nothing = code == ResponseCode::PULL_NOT_FOUND;
+        let found_nothing = reply.code == ResponseCode::PULL_NOT_FOUND;
         if !found_nothing || Instant::now() >= deadline || broker.is_stopping() {
-            return Ok(Some(build_response(result, h.queue_offset)));
+            return Ok(Some(build_response(result, reply)));
         }
         // Woken by a message the filter rejects: keep holding.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrocket_store::BrokerRole;
+
+    fn config(role: BrokerRole, slave_read: bool, offset_check: bool) -> crate::BrokerConfig {
+        let mut c = crate::BrokerConfig::default();
+        c.store.broker_role = role;
+        c.store.offset_check_in_slave = offset_check;
+        c.slave_read_enable = slave_read;
+        c
+    }
+
+    #[test]
+    fn answers_follow_java_role_rules() {
+        let badly = GetMessageStatus::OffsetOverflowBadly;
+        let found = GetMessageStatus::Found;
+        let master = config(BrokerRole::AsyncMaster, false, false);
+        assert_eq!(
+            answer(&master, 1, badly, 9),
+            Answer {
+                code: ResponseCode::PULL_OFFSET_MOVED,
+                suggest_which_broker_id: 0
+            }
+        );
+        // slaveReadEnable points clients at the group's broker.
+        let reading = config(BrokerRole::SyncMaster, true, false);
+        assert_eq!(answer(&reading, 1, found, 0).suggest_which_broker_id, 1);
+        // A slave: retry instead of a correction, at the group's broker.
+        let slave = config(BrokerRole::Slave, false, false);
+        assert_eq!(
+            answer(&slave, 1, badly, 9),
+            Answer {
+                code: ResponseCode::PULL_RETRY_IMMEDIATELY,
+                suggest_which_broker_id: 1
+            }
+        );
+        assert_eq!(answer(&slave, 1, found, 0).code, ResponseCode::SUCCESS);
+        let checking = config(BrokerRole::Slave, false, true);
+        assert_eq!(
+            answer(&checking, 1, badly, 9).code,
+            ResponseCode::PULL_OFFSET_MOVED
+        );
     }
 }

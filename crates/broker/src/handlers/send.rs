@@ -9,7 +9,7 @@ use ferrocket_protocol::body::{perm, TopicConfig, TopicFilterType};
 use ferrocket_protocol::header::{SendMessageRequestHeaderRef, SendMessageResponseHeader};
 use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferrocket_remoting::{Channel, HandlerResult};
-use ferrocket_store::{PutMessage, PutStatus, StoreError};
+use ferrocket_store::{PutMessage, PutStatus, PutWait, StoreError};
 use std::sync::Arc;
 
 const FAQ: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";
@@ -206,11 +206,15 @@ fn choose_queue(h: &SendMessageRequestHeaderRef<'_>, target: &SendTarget) -> i32
 fn store_error_response(broker: &Broker, e: &StoreError) -> RemotingCommand {
     match e {
         StoreError::MessageTooLarge { .. } | StoreError::Codec(_) => illegal_message(broker),
-        StoreError::DiskFull { .. } | StoreError::Poisoned(_) | StoreError::ShutDown => response(
+        StoreError::DiskFull { .. }
+        | StoreError::Poisoned(_)
+        | StoreError::ShutDown
+        | StoreError::SlaveMode => response(
             broker,
             ResponseCode::SERVICE_NOT_AVAILABLE,
             Some(format!(
-                "service not available now. It may be caused by one of the following reasons: {e}"
+                "service not available now. It may be caused by one of the following reasons: the broker's disk is full [{}], messages are put to the slave, message store has been shut down, etc.",
+                disk_util(broker)
             )),
         ),
         StoreError::Io(_) => response(
@@ -220,6 +224,28 @@ fn store_error_response(broker: &Broker, e: &StoreError) -> RemotingCommand {
                 "create mapped file failed, server is busy or broken: {e}"
             )),
         ),
+    }
+}
+
+/// Java's `diskUtil()`: the used fraction of the disks holding the CommitLog, the consume
+/// queues and the index (-1 where it cannot be read).
+fn disk_util(broker: &Broker) -> String {
+    let root = broker.store.root_dir();
+    let used = |dir: &str| ferrocket_store::segment::disk_usage(&root.join(dir)).unwrap_or(-1.0);
+    format!(
+        "CL: {:5.2} CQ: {:5.2} INDEX: {:5.2}",
+        used("commitlog"),
+        used("consumequeue"),
+        used("index")
+    )
+}
+
+/// The message's `WAIT` property (absent means true, anything but `true` false, as Java's
+/// `Boolean.parseBoolean`): whether the send waits for the flush and the slave.
+fn put_wait(properties: Option<&str>) -> PutWait {
+    match properties.and_then(|p| properties::find(p, keys::WAIT_STORE_MSG_OK)) {
+        Some(v) if !v.eq_ignore_ascii_case("true") => PutWait::Appended,
+        _ => PutWait::StoreOk,
     }
 }
 
@@ -275,7 +301,7 @@ pub async fn send_message(
             properties: &props,
             ..base
         };
-        match broker.store.put(&msg).await {
+        match broker.store.put_waiting(&msg, put_wait(h.properties)).await {
             Ok(r) => (
                 r.status,
                 r.append,
@@ -287,6 +313,7 @@ pub async fn send_message(
     let code = match status {
         PutStatus::PutOk => ResponseCode::SUCCESS,
         PutStatus::FlushDiskTimeout => ResponseCode::FLUSH_DISK_TIMEOUT,
+        PutStatus::SlaveNotAvailable => ResponseCode::SLAVE_NOT_AVAILABLE,
     };
     let mut resp = RemotingCommand::response_with_header(
         code,
@@ -301,7 +328,8 @@ pub async fn send_message(
     Ok(Some(resp))
 }
 
-/// Stores every message of a batch body in the same queue; the last put waits for the flush.
+/// Stores every message of a batch body in the same queue; the last put waits for the flush
+/// (unless the batch's `WAIT` says not to).
 async fn put_batch(
     broker: &Broker,
     h: &SendMessageRequestHeaderRef<'_>,
@@ -358,7 +386,7 @@ async fn put_batch(
         let appended = if i == last {
             let r = broker
                 .store
-                .put(&msg)
+                .put_waiting(&msg, put_wait(h.properties))
                 .await
                 .map_err(|e| store_error_response(broker, &e))?;
             status = r.status;

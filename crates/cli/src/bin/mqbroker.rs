@@ -10,7 +10,8 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: mqbroker [-c broker.conf] [-n \"host:9876;host2:9876\"] [-p]
   -c FILE  read Java broker.conf keys (brokerClusterName, brokerName, brokerId, brokerIP1,
-           listenPort, namesrvAddr, storePathRootDir, flushDiskType, autoCreateTopicEnable, ...)
+           listenPort, namesrvAddr, storePathRootDir, flushDiskType, brokerRole,
+           autoCreateTopicEnable, ...)
   -n ADDRS name servers; without one (nor NAMESRV_ADDR) an embedded name server runs on 9876
   -p       print the effective configuration and exit";
 
@@ -28,6 +29,9 @@ fn main() -> ExitCode {
             return fail(e);
         }
         config.config_file = Some(path.into());
+    }
+    if let Err(e) = config.settle_broker_id() {
+        return fail(format!("mqbroker: {e}"));
     }
     if config.namesrv_addr.is_none() {
         config.namesrv_addr = flags
