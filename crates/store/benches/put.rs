@@ -1,10 +1,12 @@
 //! Store throughput: `cargo bench -p ferrocket-store --bench put`.
 //!
-//! Puts go through the whole store (CommitLog append + consume-queue and index dispatch):
-//! ASYNC_FLUSH from one putter (100 B and 1 KiB bodies), then SYNC_FLUSH with 1, 16, 64 and
-//! 1024 concurrent putters, printed next to the group-commit bound `putters / fdatasync
-//! latency` measured in the same run on the same disk. Then sequential reads through the
-//! consume queue, and the time to reopen (recover) a 1 GiB CommitLog.
+//! Puts go through the whole store (CommitLog append + consume-queue and index dispatch).
+//! ASYNC_FLUSH: one thread appending in a loop, then 1, 16 and 64 concurrent putter tasks, for
+//! 100 B and 1 KiB bodies. SYNC_FLUSH: 1, 16 and 64 putters for both sizes and 1024 putters of
+//! 1 KiB, printed next to the group-commit bound `putters / fdatasync latency` measured in the
+//! same run on the same disk; then 64 and 1024 putters on a simulated 4 ms disk. Then
+//! sequential reads through the consume queue, and the time to reopen (recover) a 1 GiB
+//! CommitLog.
 
 use ferrocket_store::{FlushDiskType, MessageStore, PutMessage, StoreConfig};
 use std::io::Write;
@@ -60,7 +62,7 @@ fn async_single_putter(body_len: usize) {
     let elapsed = start.elapsed();
     let bytes = (log.max_offset() as f64) * (n as f64) / ((n + 10_000) as f64);
     println!(
-        "ASYNC_FLUSH  body {body_len:>5} B  1 putter: {:>9.0} msgs/s  {:>7.1} MB/s (record bytes)  {:>6.0} ns/put",
+        "ASYNC_FLUSH  body {body_len:>5} B  1 thread, append loop: {:>9.0} msgs/s {:>7.1} MB/s (record bytes)  {:>6.0} ns/put",
         n as f64 / elapsed.as_secs_f64(),
         bytes / elapsed.as_secs_f64() / 1e6,
         elapsed.as_nanos() as f64 / n as f64
@@ -86,39 +88,45 @@ fn fdatasync_latency(dir: &std::path::Path) -> Duration {
     samples[samples.len() / 2]
 }
 
-/// `simulated`: every sync first sleeps this long, standing in for the ~4 ms fdatasync of the
-/// VMs the targets were written for; the bound is then computed from it.
-fn sync_putters(
+/// `putters` tasks on a 2-worker runtime, each putting `body_len`-byte messages one after the
+/// other for 3 s through the whole store. Under SYNC_FLUSH the figure is printed beside the
+/// group-commit bound `putters / sync latency`: the real `fsync` latency measured before, or
+/// `simulated`, a sync stretched to last that long (the ~4 ms fdatasync of the VMs the targets
+/// were written for).
+fn concurrent_putters(
     runtime: &tokio::runtime::Runtime,
+    flush: FlushDiskType,
+    body_len: usize,
     putters: usize,
     fsync: Duration,
     simulated: Option<Duration>,
 ) {
-    let root = temp_root("sync");
+    let root = temp_root("putters");
     let config = StoreConfig {
         root_dir: root.clone(),
         commit_log_segment_bytes: 1 << 30,
-        flush_disk_type: FlushDiskType::SyncFlush,
+        flush_disk_type: flush,
         ..StoreConfig::default()
     };
-    let (log, _) = MessageStore::open(config).unwrap();
-    let log = Arc::new(log);
+    let (store, _) = MessageStore::open(config).unwrap();
+    let store = Arc::new(store);
     if let Some(latency) = simulated {
-        log.commit_log().simulate_sync_latency(latency);
+        store.commit_log().simulate_sync_latency(latency);
     }
-    let syncs_before = log.commit_log().sync_count();
+    let syncs_before = store.commit_log().sync_count();
+    let sync_time_before = store.commit_log().sync_time();
     let run_for = Duration::from_secs(3);
     let total: u64 = runtime.block_on(async {
         let deadline = Instant::now() + run_for;
         let tasks: Vec<_> = (0..putters)
             .map(|_| {
-                let log = log.clone();
+                let store = store.clone();
                 tokio::spawn(async move {
-                    let body = vec![b'y'; 1024];
+                    let body = vec![b'y'; body_len];
                     let msg = message(&body);
                     let mut n = 0u64;
                     while Instant::now() < deadline {
-                        log.put(&msg).await.unwrap();
+                        store.put(&msg).await.unwrap();
                         n += 1;
                     }
                     n
@@ -131,22 +139,37 @@ fn sync_putters(
         }
         total
     });
-    let syncs = log.commit_log().sync_count() - syncs_before;
     let rate = total as f64 / run_for.as_secs_f64();
-    let latency = simulated.unwrap_or(fsync);
-    let bound = putters as f64 / latency.as_secs_f64();
-    let disk = match simulated {
-        Some(l) => format!("simulated {l:?} sync"),
-        None => "real disk".to_string(),
+    let record_bytes = store.commit_log().max_offset() as f64 / total.max(1) as f64;
+    let mode = match flush {
+        FlushDiskType::AsyncFlush => "ASYNC_FLUSH",
+        FlushDiskType::SyncFlush => "SYNC_FLUSH ",
     };
-    println!(
-        "SYNC_FLUSH   body  1024 B {putters:>5} putters, {disk}: {rate:>9.0} msgs/s   bound putters/sync latency = {bound:>9.0}   ratio {:>3.0}%   {:.1} puts per sync, a round every {:.2} ms",
-        100.0 * rate / bound,
-        total as f64 / syncs.max(1) as f64,
-        run_for.as_secs_f64() * 1e3 / syncs.max(1) as f64
+    let mut line = format!(
+        "{mode}  body {body_len:>5} B {putters:>5} putters: {rate:>9.0} msgs/s {:>7.1} MB/s",
+        rate * record_bytes / 1e6
     );
-    log.shutdown().unwrap();
-    drop(log);
+    if flush == FlushDiskType::SyncFlush {
+        let syncs = store.commit_log().sync_count() - syncs_before;
+        let synced_for = store.commit_log().sync_time() - sync_time_before;
+        let latency = simulated.unwrap_or(fsync);
+        let bound = putters as f64 / latency.as_secs_f64();
+        let disk = match simulated {
+            Some(l) => format!("simulated {l:?} sync"),
+            None => "real disk".to_string(),
+        };
+        line += &format!(
+            "  {disk}: bound putters/sync latency = {bound:>9.0}  ratio {:>3.0}%  {:.1} puts per sync, a round every {:.2} ms of which the sync {:.2} ms (syncing {:.0}% of the time)",
+            100.0 * rate / bound,
+            total as f64 / syncs.max(1) as f64,
+            run_for.as_secs_f64() * 1e3 / syncs.max(1) as f64,
+            synced_for.as_secs_f64() * 1e3 / syncs.max(1) as f64,
+            100.0 * synced_for.as_secs_f64() / run_for.as_secs_f64()
+        );
+    }
+    println!("{line}");
+    store.shutdown().unwrap();
+    drop(store);
     let _ = std::fs::remove_dir_all(root);
 }
 
@@ -209,39 +232,56 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     let wanted = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
-    if wanted("async") {
-        async_single_putter(100);
-        async_single_putter(1024);
-    }
-    if wanted("sync") {
-        sync_flush_putters(true);
-    } else if wanted("sync-slow-disk") {
-        sync_flush_putters(false);
-    }
-    if wanted("read") {
-        read_and_recover();
-    }
-}
-
-/// `real_disk`: also the runs on this machine's disk (`sync-slow-disk` runs only the
-/// simulated 4 ms disk, for profiling).
-fn sync_flush_putters(real_disk: bool) {
-    let probe = temp_root("probe");
-    let fsync = fdatasync_latency(&probe);
-    let _ = std::fs::remove_dir_all(probe);
-    println!("fdatasync latency (median of 50, 1 KiB appends): {fsync:?}");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    if real_disk {
-        for putters in [1, 16, 64, 1024] {
-            sync_putters(&runtime, putters, fsync, None);
+    if wanted("async") {
+        async_single_putter(100);
+        async_single_putter(1024);
+        for body_len in [100, 1024] {
+            for putters in [1, 16, 64] {
+                concurrent_putters(
+                    &runtime,
+                    FlushDiskType::AsyncFlush,
+                    body_len,
+                    putters,
+                    Duration::ZERO,
+                    None,
+                );
+            }
         }
     }
-    let slow_disk = Duration::from_millis(4);
-    for putters in [64, 1024] {
-        sync_putters(&runtime, putters, fsync, Some(slow_disk));
+    if wanted("sync") || wanted("sync-slow-disk") {
+        let probe = temp_root("probe");
+        let fsync = fdatasync_latency(&probe);
+        let _ = std::fs::remove_dir_all(probe);
+        println!("fdatasync latency (median of 50, 1 KiB appends): {fsync:?}");
+        let sync = |body_len, putters, simulated| {
+            concurrent_putters(
+                &runtime,
+                FlushDiskType::SyncFlush,
+                body_len,
+                putters,
+                fsync,
+                simulated,
+            )
+        };
+        if wanted("sync") {
+            for body_len in [100, 1024] {
+                for putters in [1, 16, 64] {
+                    sync(body_len, putters, None);
+                }
+            }
+            sync(1024, 1024, None);
+        }
+        let slow_disk = Some(Duration::from_millis(4));
+        for putters in [64, 1024] {
+            sync(1024, putters, slow_disk);
+        }
+    }
+    if wanted("read") {
+        read_and_recover();
     }
 }

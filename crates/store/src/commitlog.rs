@@ -765,6 +765,11 @@ impl CommitLog {
         self.flush.syncs()
     }
 
+    /// The time spent in the syncs [`sync_count`](Self::sync_count) counts.
+    pub fn sync_time(&self) -> std::time::Duration {
+        self.flush.sync_time()
+    }
+
     /// Test hook: the next flush takes at least `delay` (a slow disk).
     #[doc(hidden)]
     pub fn inject_flush_delay(&self, delay: std::time::Duration) {

@@ -71,6 +71,8 @@ struct Inner {
     flushed: AtomicU64,
     /// Flushes that synced something: with `puts / syncs`, how well group commit batches.
     syncs: AtomicU64,
+    /// Time those flushes took, in nanoseconds.
+    sync_nanos: AtomicU64,
     poisoned: AtomicBool,
     /// `state.relay` holds wakers: lets a poll skip the lock when there is nothing to relay.
     relay_pending: AtomicBool,
@@ -105,6 +107,7 @@ impl FlushQueue {
             wake: Condvar::new(),
             flushed: AtomicU64::new(flushed),
             syncs: AtomicU64::new(0),
+            sync_nanos: AtomicU64::new(0),
             poisoned: AtomicBool::new(false),
             relay_pending: AtomicBool::new(false),
             poison_reason: Mutex::new(String::new()),
@@ -144,6 +147,11 @@ impl FlushQueue {
 
     pub(crate) fn syncs(&self) -> u64 {
         self.inner.syncs.load(Ordering::Relaxed)
+    }
+
+    /// Time spent in the flushes [`syncs`](Self::syncs) counts.
+    pub(crate) fn sync_time(&self) -> Duration {
+        Duration::from_nanos(self.inner.sync_nanos.load(Ordering::Relaxed))
     }
 
     pub(crate) fn check_poisoned(&self) -> Result<(), StoreError> {
@@ -474,6 +482,8 @@ impl Inner {
         }
         let floor = Duration::from_nanos(self.sync_floor_ns.load(Ordering::Acquire));
         wait_until(started + floor);
+        self.sync_nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         Ok(())
     }
 }
