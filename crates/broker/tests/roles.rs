@@ -8,7 +8,7 @@ use support::*;
 use ferrocket_common::batch;
 use ferrocket_protocol::header::*;
 use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use ferrocket_store::{BrokerRole, FlushDiskType, PutMessage};
+use ferrocket_store::{BrokerRole, FlushDiskType};
 use std::time::{Duration, Instant};
 
 fn send(topic: &str, properties: &str) -> RemotingCommand {
@@ -120,19 +120,7 @@ async fn a_slave_refuses_sends_and_does_not_correct_offsets() {
             .response_code(),
         ResponseCode::SUCCESS
     );
-    let record = PutMessage {
-        topic: "SlaveTopic",
-        queue_id: 0,
-        flag: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        born_host: "127.0.0.1:1".parse().unwrap(),
-        store_host: "127.0.0.1:2".parse().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body: b"replicated",
-        properties: "TAGS\u{1}A",
-    };
+    let record = ferrocket_testkit::put_message("SlaveTopic", 0, b"replicated", "TAGS\u{1}A");
     cluster.store.commit_log().append(&record).unwrap();
     cluster.store.commit_log().append(&record).unwrap();
 

@@ -23,19 +23,8 @@ fn temp_root(name: &str) -> std::path::PathBuf {
 }
 
 fn message(body: &[u8]) -> PutMessage<'_> {
-    PutMessage {
-        topic: "BenchTopic",
-        queue_id: 0,
-        flag: 0,
-        sys_flag: 0,
-        born_timestamp: 1_700_000_000_000,
-        born_host: "127.0.0.1:50000".parse().unwrap(),
-        store_host: "127.0.0.1:10911".parse().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body,
-        properties: "UNIQ_KEY\u{1}7F0000015AEB1DBD16A668765D9800F9\u{2}TAGS\u{1}TagA",
-    }
+    let properties = "UNIQ_KEY\u{1}7F0000015AEB1DBD16A668765D9800F9\u{2}TAGS\u{1}TagA";
+    ferrocket_testkit::put_message("BenchTopic", 0, body, properties)
 }
 
 fn async_single_putter(body_len: usize) {

@@ -50,17 +50,8 @@ fn crash_child() {
             let body = body_of(seq);
             let props = format!("KEYS\u{1}seq-{seq}");
             let msg = PutMessage {
-                topic: "CrashTopic",
-                queue_id: (seq % 4) as i32,
-                flag: 0,
-                sys_flag: 0,
                 born_timestamp: seq as i64,
-                born_host: "127.0.0.1:1".parse().unwrap(),
-                store_host: "127.0.0.1:10911".parse().unwrap(),
-                reconsume_times: 0,
-                prepared_transaction_offset: 0,
-                body: &body,
-                properties: &props,
+                ..ferrocket_testkit::put_message("CrashTopic", (seq % 4) as i32, &body, &props)
             };
             let r = log.put(&msg).await.unwrap();
             if r.status == PutStatus::PutOk {

@@ -1,6 +1,7 @@
 //! Test-only helpers, shared by the integration tests of the name server, broker and client
 //! crates: real name servers and brokers started in the test's process on ephemeral loopback
-//! ports (stopped when dropped), and temp directories removed when dropped.
+//! ports (stopped when dropped), temp directories removed when dropped, and plain messages
+//! to put into a store.
 
 use ferrocket_broker::{Broker, BrokerConfig};
 use ferrocket_namesrv::{Namesrv, NamesrvConfig};
@@ -10,6 +11,29 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+
+/// A plain message for `topic`/`queue_id` as a producer would send it; the store fills in
+/// offsets and timestamps.
+pub fn put_message<'a>(
+    topic: &'a str,
+    queue_id: i32,
+    body: &'a [u8],
+    properties: &'a str,
+) -> ferrocket_store::PutMessage<'a> {
+    ferrocket_store::PutMessage {
+        topic,
+        queue_id,
+        flag: 0,
+        sys_flag: 0,
+        born_timestamp: 1_700_000_000_000,
+        born_host: "10.0.0.5:50000".parse().expect("an address"),
+        store_host: "10.0.0.1:10911".parse().expect("an address"),
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        body,
+        properties,
+    }
+}
 
 /// A fresh directory under the system temp dir, unique in this process; removed on drop.
 #[derive(Debug)]
