@@ -378,28 +378,34 @@ async fn a_slow_flush_reports_flush_disk_timeout_but_keeps_the_message() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_dropped_put_does_not_strand_the_puts_completed_with_it() {
     // The flush thread wakes only the last-registered put of a round, which wakes the others;
-    // when that put's task is gone, the flush thread must wake them itself.
-    let dir = TempDir::new("store");
-    let mut cfg = config(&dir, 1 << 20, FlushDiskType::SyncFlush);
-    cfg.flush_interval = std::time::Duration::from_secs(60);
-    let (log, _) = CommitLog::open(cfg).unwrap();
-    let log = Arc::new(log);
-    log.put(&message("T", 0, b"warm", "")).await.unwrap();
-    log.inject_flush_delay(std::time::Duration::from_millis(200));
-    let mut tasks: Vec<_> = (0..8)
-        .map(|_| {
-            let log = log.clone();
-            tokio::spawn(async move { log.put(&message("T", 0, b"x", "")).await })
-        })
-        .collect();
-    // On this single-threaded runtime every put registers, in spawn order, before this yield
-    // returns; the flush is still stalled.
-    tokio::task::yield_now().await;
-    tasks.pop().unwrap().abort();
-    for task in tasks {
-        let put = tokio::time::timeout(std::time::Duration::from_secs(5), task)
-            .await
-            .expect("a put was left waiting");
-        assert_eq!(put.unwrap().unwrap().status, PutStatus::PutOk);
+    // when that put's task is gone, the flush thread must wake them itself, few or many.
+    for puts in [8, 100] {
+        let dir = TempDir::new("store");
+        let mut cfg = config(&dir, 1 << 20, FlushDiskType::SyncFlush);
+        cfg.flush_interval = std::time::Duration::from_secs(60);
+        let (log, _) = CommitLog::open(cfg).unwrap();
+        let log = Arc::new(log);
+        log.put(&message("T", 0, b"warm", "")).await.unwrap();
+        log.inject_flush_delay(std::time::Duration::from_millis(200));
+        let mut tasks: Vec<_> = (0..puts)
+            .map(|_| {
+                let log = log.clone();
+                tokio::spawn(async move { log.put(&message("T", 0, b"x", "")).await })
+            })
+            .collect();
+        // On this single-threaded runtime every put registers, in spawn order, before this
+        // yield returns; the flush is still stalled.
+        tokio::task::yield_now().await;
+        tasks.pop().unwrap().abort();
+        for task in tasks {
+            let put = tokio::time::timeout(std::time::Duration::from_secs(5), task)
+                .await
+                .expect("a put was left waiting");
+            assert_eq!(
+                put.unwrap().unwrap().status,
+                PutStatus::PutOk,
+                "{puts} puts"
+            );
+        }
     }
 }
