@@ -151,8 +151,8 @@ async fn a_slave_refuses_sends_and_does_not_correct_offsets() {
     assert_eq!(moved.response_code(), ResponseCode::PULL_RETRY_IMMEDIATELY);
     assert_eq!(moved.remark.as_deref(), Some("OFFSET_OVERFLOW_BADLY"));
     let h: PullMessageResponseHeader = moved.decode_header().unwrap();
-    // Past the end of a queue whose minimum is 0, Java's store points at 0.
-    assert_eq!((h.next_begin_offset, h.suggest_which_broker_id), (0, 0));
+    // Java's `nextOffsetCorrection`: the slave leaves the client at the offset it asked for.
+    assert_eq!((h.next_begin_offset, h.suggest_which_broker_id), (9, 0));
     assert_eq!(cluster.store.max_offset("OFFSET_MOVED_EVENT", 0), 0);
 }
 
@@ -168,6 +168,8 @@ async fn a_slave_with_offset_check_corrects_offsets() {
     cluster.call(&c, create_topic("CheckedTopic")).await;
     let moved = cluster.call(&c, pull("CheckedTopic", 9, 0)).await;
     assert_eq!(moved.response_code(), ResponseCode::PULL_OFFSET_MOVED);
+    let h: PullMessageResponseHeader = moved.decode_header().unwrap();
+    assert_eq!(h.next_begin_offset, 0, "corrected: the queue is empty");
 }
 
 #[tokio::test]

@@ -217,7 +217,7 @@ impl ConsumeQueue {
         Ok(())
     }
 
-    fn units_per_file(&self) -> u64 {
+    pub fn units_per_file(&self) -> u64 {
         self.file_bytes / UNIT_SIZE as u64
     }
 

@@ -375,8 +375,15 @@ pub struct MessageStore {
     disk_full_percent: std::sync::atomic::AtomicU32,
     /// `brokerRole` (as [`role_code`]), changed live like Java's: read on each put.
     role: std::sync::atomic::AtomicU8,
+    /// A read of an offset the queue does not hold says where to go instead: on a master, or
+    /// on a slave with `offsetCheckInSlave`. Else it says to stay.
+    corrects_offsets: std::sync::atomic::AtomicBool,
     /// The `lock` and `abort` files, released by a clean shutdown.
     run_guard: std::sync::Mutex<Option<RunGuard>>,
+}
+
+fn corrects_offsets(config: &StoreConfig) -> bool {
+    config.broker_role.is_master() || config.offset_check_in_slave
 }
 
 fn role_code(role: BrokerRole) -> u8 {
@@ -467,6 +474,7 @@ impl MessageStore {
                 retention: std::sync::Mutex::new(Retention::of(&config)),
                 disk_full_percent: std::sync::atomic::AtomicU32::new(0),
                 role: std::sync::atomic::AtomicU8::new(role_code(config.broker_role)),
+                corrects_offsets: std::sync::atomic::AtomicBool::new(corrects_offsets(&config)),
                 run_guard: std::sync::Mutex::new(Some(run_guard)),
             },
             report,
@@ -475,11 +483,15 @@ impl MessageStore {
 
     /// Takes the settings of `config` that apply while running, as Java's broker reads them
     /// on each use: `maxMessageSize`, `syncFlushTimeout`, `fileReservedTime`, `deleteWhen`,
-    /// `diskMaxUsedSpaceRatio`, `brokerRole`. The others (paths, file sizes, flush type) need a restart.
+    /// `diskMaxUsedSpaceRatio`, `brokerRole`, `offsetCheckInSlave`. The others (paths, file sizes, flush type) need a restart.
     pub fn apply_live_settings(&self, config: &StoreConfig) {
         self.commit_log.set_put_limits(config);
         self.role.store(
             role_code(config.broker_role),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        self.corrects_offsets.store(
+            corrects_offsets(config),
             std::sync::atomic::Ordering::Relaxed,
         );
         *self.retention.lock().expect("retention lock") = Retention::of(config);
@@ -666,32 +678,48 @@ impl MessageStore {
             max_offset: 0,
             messages: Vec::new(),
         };
+        // Java's `nextOffsetCorrection`: a slave that does not check offsets leaves the
+        // client where it asked to be.
+        let corrects = self
+            .corrects_offsets
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let correction = |new: i64| if corrects { new } else { offset };
         let Some(queue) = self.queues.find(topic, queue_id) else {
+            result.next_begin_offset = correction(0);
             return result;
         };
         let (min, max) = (queue.min_offset(), queue.max_offset());
         result.min_offset = min;
         result.max_offset = max;
-        if max == 0 {
-            result.status = GetMessageStatus::NoMessageInQueue;
-            return result;
-        }
-        if offset < min {
-            result.status = GetMessageStatus::OffsetTooSmall;
-            result.next_begin_offset = min;
-            return result;
-        }
-        if offset == max {
-            result.status = GetMessageStatus::OffsetOverflowOne;
-            result.next_begin_offset = offset;
-            return result;
-        }
-        if offset > max {
-            // 4.x: back to the start when the queue was never trimmed, else to its end.
-            result.status = GetMessageStatus::OffsetOverflowBadly;
-            result.next_begin_offset = if min == 0 { min } else { max };
-            return result;
-        }
+        let (status, next) = if max == 0 {
+            (GetMessageStatus::NoMessageInQueue, 0)
+        } else if offset < min {
+            (GetMessageStatus::OffsetTooSmall, min)
+        } else if offset == max {
+            (GetMessageStatus::OffsetOverflowOne, offset)
+        } else if offset > max {
+            // 4.9.4 and later: the end of the queue (before, the start of an untrimmed one).
+            (GetMessageStatus::OffsetOverflowBadly, max)
+        } else {
+            return self.read_units(&queue, offset, max_count, accept, result, correction);
+        };
+        result.status = status;
+        result.next_begin_offset = correction(next);
+        result
+    }
+
+    /// The FOUND / NO_MATCHED_MESSAGE / OFFSET_FOUND_NULL / MESSAGE_WAS_REMOVING part of
+    /// [`get_messages`](Self::get_messages): `offset` lies in `min..max`.
+    fn read_units(
+        &self,
+        queue: &ConsumeQueue,
+        offset: i64,
+        max_count: usize,
+        accept: &dyn Fn(i64) -> bool,
+        mut result: GetMessageResult,
+        correction: impl Fn(i64) -> i64,
+    ) -> GetMessageResult {
+        let max = result.max_offset;
         let scan_limit = (MIN_FILTER_SCAN_BYTES.max(max_count * crate::consume_queue::UNIT_SIZE)
             / crate::consume_queue::UNIT_SIZE) as i64;
         let commit_log_min = self.commit_log.min_offset() as i64;
@@ -700,8 +728,12 @@ impl MessageStore {
         let mut next = offset;
         while next < max && next - offset < scan_limit {
             let Some(unit) = queue.get(next) else {
-                if result.messages.is_empty() {
+                if next == offset {
+                    // The unit's file is missing: on to the start of the next file.
+                    let per_file = queue.units_per_file() as i64;
                     result.status = GetMessageStatus::OffsetFoundNull;
+                    result.next_begin_offset = correction(offset + per_file - offset % per_file);
+                    return result;
                 }
                 break;
             };

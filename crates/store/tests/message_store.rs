@@ -2,7 +2,7 @@
 
 use ferrocket_common::record::RecordView;
 use ferrocket_common::tag::java_string_hash;
-use ferrocket_store::{FlushDiskType, GetMessageStatus, MessageStore, StoreConfig};
+use ferrocket_store::{BrokerRole, FlushDiskType, GetMessageStatus, MessageStore, StoreConfig};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -122,11 +122,33 @@ async fn get_messages_statuses_and_offsets() {
         (one.status, one.next_begin_offset),
         (GetMessageStatus::OffsetOverflowOne, 25)
     );
+    // 4.9.4 and later: past the end, the end.
     let badly = store.get_messages("T", 0, 40, 32, &all);
     assert_eq!(
         (badly.status, badly.next_begin_offset),
-        (GetMessageStatus::OffsetOverflowBadly, 0)
+        (GetMessageStatus::OffsetOverflowBadly, 25)
     );
+    // Java's `nextOffsetCorrection`: a slave that does not check offsets leaves the reader
+    // where it asked to be; with `offsetCheckInSlave` it corrects like a master.
+    let mut slave = config(&dir);
+    slave.broker_role = BrokerRole::Slave;
+    store.apply_live_settings(&slave);
+    assert_eq!(
+        store.get_messages("T", 0, 40, 32, &all).next_begin_offset,
+        40
+    );
+    assert_eq!(
+        store.get_messages("Nope", 0, 7, 32, &all).next_begin_offset,
+        7
+    );
+    assert_eq!(store.get_messages("T", 0, 3, 5, &all).next_begin_offset, 8);
+    slave.offset_check_in_slave = true;
+    store.apply_live_settings(&slave);
+    assert_eq!(
+        store.get_messages("T", 0, 40, 32, &all).next_begin_offset,
+        25
+    );
+    store.apply_live_settings(&config(&dir));
 
     // Tag filtering by hash: only TagB (odd offsets).
     let tag_b = i64::from(java_string_hash("TagB"));
