@@ -540,12 +540,14 @@ fn segment_files(dir: &TempDir) -> Vec<PathBuf> {
 }
 
 /// Makes every CommitLog segment but the newest look `age` old.
-fn age_segments(dir: &TempDir, age: std::time::Duration) {
+/// Makes every segment but the last `age` old at the moment `at` (not at the real time: the
+/// passes below run at chosen hours of today, earlier or later than now).
+fn age_segments(dir: &TempDir, at: std::time::SystemTime, age: std::time::Duration) {
     let mut names = segment_files(dir);
     names.pop();
     for path in names {
         let f = std::fs::File::options().write(true).open(&path).unwrap();
-        f.set_modified(std::time::SystemTime::now() - age).unwrap();
+        f.set_modified(at - age).unwrap();
     }
 }
 
@@ -580,7 +582,7 @@ async fn retention_deletes_expired_segments_and_what_points_into_them() {
     let report = store.clean(at_hour(4), 0.10).unwrap();
     assert!(report.commit_log_segments.is_empty());
 
-    age_segments(&dir, std::time::Duration::from_secs(80 * 3600));
+    age_segments(&dir, at_hour(4), std::time::Duration::from_secs(80 * 3600));
     // Old, but not the hour and no disk pressure: kept.
     assert!(store
         .clean(at_hour(10), 0.10)
@@ -625,7 +627,7 @@ async fn disk_pressure_deletes_early_and_a_full_disk_refuses_puts() {
         store.put(&message("T", 0, &body, "")).await.unwrap();
     }
     // Above diskMaxUsedSpaceRatio (75 %): expired segments go at any hour.
-    age_segments(&dir, std::time::Duration::from_secs(80 * 3600));
+    age_segments(&dir, at_hour(10), std::time::Duration::from_secs(80 * 3600));
     assert!(!store
         .clean(at_hour(10), 0.80)
         .unwrap()
@@ -691,7 +693,7 @@ async fn retention_settings_changed_live_apply_to_the_next_pass() {
     }
     let segments = segment_files(&dir).len();
     assert!(segments >= 3, "{segments} segments");
-    age_segments(&dir, std::time::Duration::from_secs(80 * 3600));
+    age_segments(&dir, at_hour(10), std::time::Duration::from_secs(80 * 3600));
     let mut live = config(&dir);
     // Kept for 100 hours, deleted at 10:xx: 80 hours old is not expired yet.
     live.set("fileReservedTime", "100").unwrap();
