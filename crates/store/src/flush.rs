@@ -59,9 +59,6 @@ struct State {
     /// While the flush thread is parked: how many waiters it wants before the next round.
     /// Puts notify it only when they reach that count, so a busy round costs no wake-ups.
     parked_until: Option<usize>,
-    /// Records nobody waits for were appended (`WAIT=false` under SYNC_FLUSH): the next
-    /// round starts without waiting for a put to ask.
-    nudged: bool,
 }
 
 struct Inner {
@@ -73,6 +70,10 @@ struct Inner {
     syncs: AtomicU64,
     /// Time those flushes took, in nanoseconds.
     sync_nanos: AtomicU64,
+    /// Records nobody waits for were appended (`WAIT=false` under SYNC_FLUSH): the next
+    /// round starts without waiting for a put to ask. An atomic, so that every unwaited put
+    /// after the first of a round costs no lock.
+    nudged: AtomicBool,
     poisoned: AtomicBool,
     /// `state.relay` holds wakers: lets a poll skip the lock when there is nothing to relay.
     relay_pending: AtomicBool,
@@ -108,6 +109,7 @@ impl FlushQueue {
             flushed: AtomicU64::new(flushed),
             syncs: AtomicU64::new(0),
             sync_nanos: AtomicU64::new(0),
+            nudged: AtomicBool::new(false),
             poisoned: AtomicBool::new(false),
             relay_pending: AtomicBool::new(false),
             poison_reason: Mutex::new(String::new()),
@@ -184,11 +186,12 @@ impl FlushQueue {
 
     /// Starts a round soon even though no put waits for it.
     pub(crate) fn nudge(&self) {
-        let mut state = self.inner.state.lock().expect("flush state lock");
-        if state.nudged {
+        if self.inner.nudged.swap(true, Ordering::AcqRel) {
             return;
         }
-        state.nudged = true;
+        // The flush thread reads the flag under the state lock before it parks, so either it
+        // sees the flag or this sees it parked.
+        let mut state = self.inner.state.lock().expect("flush state lock");
         let parked = state.parked_until.take().is_some();
         drop(state);
         if parked {
@@ -326,7 +329,10 @@ impl Inner {
             let mut state = self.state.lock().expect("flush state lock");
             let first_wait = Instant::now();
             loop {
-                if state.shutdown || state.nudged || state.waiters.len() >= gather.max(1) {
+                if state.shutdown
+                    || self.nudged.load(Ordering::Acquire)
+                    || state.waiters.len() >= gather.max(1)
+                {
                     break;
                 }
                 let mut limit = if state.waiters.is_empty() {
@@ -353,7 +359,7 @@ impl Inner {
                 state.parked_until = None;
             }
             let stopping = state.shutdown;
-            state.nudged = false;
+            self.nudged.store(false, Ordering::Release);
             drop(state);
 
             let started = Instant::now();
