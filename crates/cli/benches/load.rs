@@ -244,7 +244,10 @@ fn main() {
         ),
     )
     .unwrap();
-    let mut broker = Command::new(env!("CARGO_BIN_EXE_mqbroker"))
+    // `FERROCKET_LOAD_BROKER=path/to/mqbroker` drives another build, for A/B comparisons.
+    let broker_bin = std::env::var_os("FERROCKET_LOAD_BROKER")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_mqbroker").into());
+    let mut broker = Command::new(broker_bin)
         .args(["-c", conf.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -283,6 +286,12 @@ fn main() {
             ("  paced at 126k/s (3x Java)      ", "LoadBinaryPaced", SerializeType::RocketMq, 1, Some(126_000.0)),
             ("SEND_BATCH_MESSAGE of 32         ", "LoadBatch", SerializeType::Json, 32, None),
         ] {
+            // `FERROCKET_LOAD_PHASES=LoadBatch,LoadJson` runs only the phases whose topic is named.
+            if let Ok(only) = std::env::var("FERROCKET_LOAD_PHASES") {
+                if !only.split(',').any(|t| t.trim() == topic) {
+                    continue;
+                }
+            }
             let (_, cpu_before) = proc_stat(pid);
             let r = send_phase(&addr, topic, serialize, batch, rate).await;
             let (rss_kb, cpu_after) = proc_stat(pid);

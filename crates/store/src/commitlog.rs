@@ -71,6 +71,16 @@ impl<'a> DispatchRequest<'a> {
 /// when the log is opened: it must skip what it already has.
 pub trait Dispatcher: Send + Sync {
     fn dispatch(&self, request: &DispatchRequest<'_>) -> std::io::Result<()>;
+    /// The records of one append (a batch), in log order.
+    fn dispatch_batch(
+        &self,
+        requests: &mut dyn Iterator<Item = DispatchRequest<'_>>,
+    ) -> std::io::Result<()> {
+        for request in requests {
+            self.dispatch(&request)?;
+        }
+        Ok(())
+    }
     /// The CommitLog now ends at `end`: forget anything that points at or past it.
     fn truncate_beyond(&self, end: u64) -> std::io::Result<()>;
     /// Store time (ms) up to which every record is durably dispatched (the checkpoint):
@@ -189,6 +199,58 @@ struct Writer {
     pos: usize,
     /// topic → next queue offset per queue id.
     queue_offsets: HashMap<String, Vec<i64>>,
+}
+
+impl Writer {
+    /// The next queue offset of `topic`/`queue_index`, counted as taken.
+    fn take_queue_offset(&mut self, topic: &str, queue_index: usize) -> i64 {
+        let offsets = match self.queue_offsets.get_mut(topic) {
+            Some(v) => v,
+            None => self.queue_offsets.entry(topic.to_owned()).or_default(),
+        };
+        if offsets.len() <= queue_index {
+            offsets.resize(queue_index + 1, 0);
+        }
+        let next = offsets[queue_index];
+        offsets[queue_index] += 1;
+        next
+    }
+}
+
+/// A message checked outside the writer lock, waiting for its place in the log; once
+/// written, its header holds where it landed.
+struct Pending<'a> {
+    view: RecordView<'a>,
+    len: usize,
+    queue_index: usize,
+    /// Gets a queue offset and a consume-queue unit (not a prepared transaction half).
+    dispatchable: bool,
+    tags_code: i64,
+}
+
+impl<'a> Pending<'a> {
+    fn appended(&self) -> AppendResult {
+        AppendResult {
+            physical_offset: self.view.header.physical_offset as u64,
+            size: self.len as u32,
+            queue_offset: self.view.header.queue_offset,
+            store_timestamp: self.view.header.store_timestamp,
+        }
+    }
+
+    fn dispatch_request(&self) -> DispatchRequest<'a> {
+        DispatchRequest {
+            topic: self.view.topic,
+            queue_id: self.view.header.queue_id,
+            queue_offset: self.view.header.queue_offset,
+            physical_offset: self.view.header.physical_offset as u64,
+            size: self.len as u32,
+            tags_code: self.tags_code,
+            store_timestamp: self.view.header.store_timestamp,
+            sys_flag: self.view.header.sys_flag,
+            properties: self.view.properties,
+        }
+    }
 }
 
 pub(crate) struct Shared {
@@ -530,6 +592,34 @@ impl CommitLog {
     /// Appends one record to the page cache and publishes it. Does not wait for a flush.
     pub fn append(&self, msg: &PutMessage<'_>) -> Result<AppendResult, StoreError> {
         self.flush.check_poisoned()?;
+        let mut one = [self.prepare(msg)?];
+        self.write_pending(&mut one)?;
+        Ok(one[0].appended())
+    }
+
+    /// Appends the messages of a batch back to back in one segment, under one hold of the
+    /// writer lock, as Java's `putMessages` does: nothing lands between them, so messages for
+    /// one queue take consecutive queue offsets, and all share one store time. Every message
+    /// is checked before any is written: a batch is stored whole or not at all. `each` sees
+    /// where every message landed, in order.
+    pub fn append_batch(
+        &self,
+        msgs: &[PutMessage<'_>],
+        mut each: impl FnMut(&AppendResult),
+    ) -> Result<(), StoreError> {
+        self.flush.check_poisoned()?;
+        let mut pending = Vec::with_capacity(msgs.len());
+        for msg in msgs {
+            pending.push(self.prepare(msg)?);
+        }
+        self.write_pending(&mut pending)?;
+        pending.iter().for_each(|p| each(&p.appended()));
+        Ok(())
+    }
+
+    /// Checks a message and computes what can be computed before taking the lock: the body
+    /// CRC (the costliest step), the encoded length and the tag hash.
+    fn prepare<'a>(&self, msg: &PutMessage<'a>) -> Result<Pending<'a>, StoreError> {
         let max = self.max_message_bytes.load(Ordering::Relaxed);
         if msg.body.len() > max {
             return Err(StoreError::MessageTooLarge {
@@ -539,14 +629,13 @@ impl CommitLog {
         }
         let queue_index = usize::try_from(msg.queue_id)
             .map_err(|_| ferrocket_common::CodecError::BadLength(i64::from(msg.queue_id)))?;
-        let mut view = RecordView {
+        let view = RecordView {
             header: RecordHeader {
                 version: if msg.topic.len() > i8::MAX as usize {
                     MessageVersion::V2
                 } else {
                     MessageVersion::V1
                 },
-                // Computed before taking the lock: the CRC is the costliest step.
                 body_crc: crc::body_crc(msg.body),
                 queue_id: msg.queue_id,
                 flag: msg.flag,
@@ -572,68 +661,63 @@ impl CommitLog {
                 max: self.shared.segment_bytes as usize - record::BLANK_MIN_LEN,
             });
         }
-        let dispatchable = sysflag::is_dispatchable(msg.sys_flag);
-        let tags_code = tag::tags_code(properties::find(msg.properties, properties::keys::TAGS));
+        Ok(Pending {
+            view,
+            len,
+            queue_index,
+            dispatchable: sysflag::is_dispatchable(msg.sys_flag),
+            tags_code: tag::tags_code(properties::find(msg.properties, properties::keys::TAGS)),
+        })
+    }
 
+    /// Writes `pending` back to back in one segment, publishes them and dispatches them, all
+    /// under the writer lock; fills in each one's offsets and store time.
+    fn write_pending(&self, pending: &mut [Pending<'_>]) -> Result<(), StoreError> {
+        let total: usize = pending.iter().map(|p| p.len).sum();
+        if total + record::BLANK_MIN_LEN > self.shared.segment_bytes as usize {
+            return Err(StoreError::MessageTooLarge {
+                size: total,
+                max: self.shared.segment_bytes as usize - record::BLANK_MIN_LEN,
+            });
+        }
         let mut writer = self.writer.lock().expect("writer lock");
-        if writer.pos + len + record::BLANK_MIN_LEN > writer.segment.len() {
+        if writer.pos + total + record::BLANK_MIN_LEN > writer.segment.len() {
             self.roll(&mut writer)?;
         }
-        let queue_offset = if dispatchable {
-            let offsets = match writer.queue_offsets.get_mut(msg.topic) {
-                Some(v) => v,
-                None => writer
-                    .queue_offsets
-                    .entry(msg.topic.to_owned())
-                    .or_default(),
-            };
-            if offsets.len() <= queue_index {
-                offsets.resize(queue_index + 1, 0);
-            }
-            let q = offsets[queue_index];
-            offsets[queue_index] += 1;
-            q
-        } else {
-            0
-        };
-        let physical_offset = writer.segment.start_offset() + writer.pos as u64;
-        view.header.queue_offset = queue_offset;
-        view.header.physical_offset = physical_offset as i64;
-        view.header.store_timestamp = ferrocket_common::time::now_ms();
-        let mut out = writer.segment.unpublished_mut(writer.pos, len);
-        view.encode_into(&mut out)?;
+        let store_timestamp = ferrocket_common::time::now_ms();
         let before = writer.pos;
-        writer.pos += len;
+        for p in pending.iter_mut() {
+            p.view.header.queue_offset = if p.dispatchable {
+                writer.take_queue_offset(p.view.topic, p.queue_index)
+            } else {
+                0
+            };
+            p.view.header.physical_offset =
+                (writer.segment.start_offset() + writer.pos as u64) as i64;
+            p.view.header.store_timestamp = store_timestamp;
+            let mut out = writer.segment.unpublished_mut(writer.pos, p.len);
+            p.view.encode_into(&mut out)?;
+            writer.pos += p.len;
+        }
         self.preallocator
             .writer_moved(&writer.segment, before, writer.pos);
-        self.shared
-            .published
-            .store(physical_offset + len as u64, Ordering::Release);
+        self.shared.published.store(
+            writer.segment.start_offset() + writer.pos as u64,
+            Ordering::Release,
+        );
         self.shared.appended.ring();
-        // After `published`: whoever reads this time then sees the record published.
+        // After `published`: whoever reads this time then sees the records published.
         self.shared
             .last_store_timestamp
-            .store(view.header.store_timestamp, Ordering::Release);
-        if dispatchable {
-            // Still under the lock: units reach each queue in offset order.
-            self.dispatcher.dispatch(&DispatchRequest {
-                topic: msg.topic,
-                queue_id: msg.queue_id,
-                queue_offset,
-                physical_offset,
-                size: len as u32,
-                tags_code,
-                store_timestamp: view.header.store_timestamp,
-                sys_flag: msg.sys_flag,
-                properties: msg.properties,
-            })?;
-        }
-        Ok(AppendResult {
-            physical_offset,
-            size: len as u32,
-            queue_offset,
-            store_timestamp: view.header.store_timestamp,
-        })
+            .store(store_timestamp, Ordering::Release);
+        // Still under the lock: units reach each queue in offset order.
+        self.dispatcher.dispatch_batch(
+            &mut pending
+                .iter()
+                .filter(|p| p.dispatchable)
+                .map(Pending::dispatch_request),
+        )?;
+        Ok(())
     }
 
     /// Closes the current segment with the blank marker and continues in a new one.
@@ -669,24 +753,35 @@ impl CommitLog {
     /// Appends and, under SYNC_FLUSH, waits for a flush covering the record.
     pub async fn put(&self, msg: &PutMessage<'_>) -> Result<PutResult, StoreError> {
         let append = self.append(msg)?;
-        let status = match self.config.flush_disk_type {
-            FlushDiskType::AsyncFlush => PutStatus::PutOk,
-            FlushDiskType::SyncFlush => match self.flush.request(append.end_offset())?.await? {
-                FlushOutcome::Durable => PutStatus::PutOk,
-                FlushOutcome::TimedOut => PutStatus::FlushDiskTimeout,
-            },
-        };
+        let status = self.wait_durable(append.end_offset()).await?;
         Ok(PutResult { status, append })
     }
 
-    /// Appends without waiting for a flush, as a put whose message says `WAIT=false`; under
-    /// SYNC_FLUSH the flush thread is nudged, so the record is synced with the next round.
+    /// Under SYNC_FLUSH, waits for a flush covering everything below `end`; under
+    /// ASYNC_FLUSH there is nothing to wait for.
+    pub async fn wait_durable(&self, end: u64) -> Result<PutStatus, StoreError> {
+        Ok(match self.config.flush_disk_type {
+            FlushDiskType::AsyncFlush => PutStatus::PutOk,
+            FlushDiskType::SyncFlush => match self.flush.request(end)?.await? {
+                FlushOutcome::Durable => PutStatus::PutOk,
+                FlushOutcome::TimedOut => PutStatus::FlushDiskTimeout,
+            },
+        })
+    }
+
+    /// Appends without waiting for a flush, as a put whose message says `WAIT=false`.
     pub fn put_without_waiting(&self, msg: &PutMessage<'_>) -> Result<AppendResult, StoreError> {
         let append = self.append(msg)?;
+        self.nudge_flush();
+        Ok(append)
+    }
+
+    /// For appends nobody waits for: under SYNC_FLUSH the flush thread is nudged, so they are
+    /// synced with the next round.
+    pub fn nudge_flush(&self) {
         if self.config.flush_disk_type == FlushDiskType::SyncFlush {
             self.flush.nudge();
         }
-        Ok(append)
     }
 
     /// Flushes everything appended so far and waits for it.

@@ -223,14 +223,40 @@ impl ConsumeQueues {
 
 impl Dispatcher for ConsumeQueues {
     fn dispatch(&self, r: &DispatchRequest<'_>) -> io::Result<()> {
-        self.find_or_create(r.topic, r.queue_id)?.put(
-            r.queue_offset,
-            CqUnit {
-                commit_log_offset: r.physical_offset as i64,
-                size: r.size as i32,
-                tags_code: r.tags_code,
-            },
-        )
+        self.dispatch_batch(&mut std::iter::once(*r))
+    }
+
+    /// A batch goes to one queue: it is looked up once, not once per message.
+    fn dispatch_batch(
+        &self,
+        requests: &mut dyn Iterator<Item = DispatchRequest<'_>>,
+    ) -> io::Result<()> {
+        let mut last: Option<(&str, i32, Arc<ConsumeQueue>)> = None;
+        for r in requests {
+            let queue = match &last {
+                Some((topic, queue_id, queue)) if *topic == r.topic && *queue_id == r.queue_id => {
+                    queue
+                }
+                _ => {
+                    &last
+                        .insert((
+                            r.topic,
+                            r.queue_id,
+                            self.find_or_create(r.topic, r.queue_id)?,
+                        ))
+                        .2
+                }
+            };
+            queue.put(
+                r.queue_offset,
+                CqUnit {
+                    commit_log_offset: r.physical_offset as i64,
+                    size: r.size as i32,
+                    tags_code: r.tags_code,
+                },
+            )?;
+        }
+        Ok(())
     }
 
     fn truncate_beyond(&self, end: u64) -> io::Result<()> {
@@ -253,6 +279,13 @@ struct Derived {
 impl Dispatcher for Derived {
     fn dispatch(&self, request: &DispatchRequest<'_>) -> io::Result<()> {
         self.queues.dispatch(request)
+    }
+
+    fn dispatch_batch(
+        &self,
+        requests: &mut dyn Iterator<Item = DispatchRequest<'_>>,
+    ) -> io::Result<()> {
+        self.queues.dispatch_batch(requests)
     }
 
     fn truncate_beyond(&self, end: u64) -> io::Result<()> {
@@ -584,15 +617,38 @@ impl MessageStore {
         &self.commit_log
     }
 
-    /// Appends without waiting for any flush (the first messages of a batch whose last put
-    /// waits), firing the arrival hook.
-    pub fn append(&self, msg: &PutMessage<'_>) -> Result<crate::AppendResult, StoreError> {
-        self.check_writable()?;
-        let appended = self.commit_log.append(msg)?;
-        if let Some(hook) = &self.arrival {
-            hook(msg.topic, msg.queue_id, appended.queue_offset + 1);
+    /// Stores the messages of a batch back to back (see [`CommitLog::append_batch`]) and waits
+    /// once, for the last, as `put_waiting` waits for one message. `each` sees where every
+    /// message landed, in order.
+    pub async fn put_batch(
+        &self,
+        msgs: &[PutMessage<'_>],
+        wait: PutWait,
+        mut each: impl FnMut(&crate::AppendResult),
+    ) -> Result<PutStatus, StoreError> {
+        let role = self.check_writable()?;
+        let mut last = None;
+        self.commit_log.append_batch(msgs, |appended| {
+            last = Some(*appended);
+            each(appended)
+        })?;
+        let (Some(last), Some(first)) = (last, msgs.first()) else {
+            return Ok(PutStatus::PutOk);
+        };
+        let mut status = match wait {
+            PutWait::StoreOk => self.commit_log.wait_durable(last.end_offset()).await?,
+            PutWait::Appended => {
+                self.commit_log.nudge_flush();
+                PutStatus::PutOk
+            }
+        };
+        if wait == PutWait::StoreOk && role == BrokerRole::SyncMaster {
+            status = PutStatus::SlaveNotAvailable;
         }
-        Ok(appended)
+        if let Some(hook) = &self.arrival {
+            hook(first.topic, first.queue_id, last.queue_offset + 1);
+        }
+        Ok(status)
     }
 
     /// Stores a message and waits for what `WAIT=true` waits for (the default).

@@ -368,6 +368,84 @@ async fn arrival_hook_sees_every_put() {
     assert_eq!(seen.load(Ordering::SeqCst), 3);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_is_stored_whole_and_back_to_back() {
+    let dir = TempDir::new("store");
+    let (mut store, _) = MessageStore::open(StoreConfig {
+        commit_log_segment_bytes: 64 * 1024,
+        ..config(&dir)
+    })
+    .unwrap();
+    let arrivals = Arc::new(AtomicI64::new(0));
+    let a = arrivals.clone();
+    store.on_arrival(Arc::new(move |_, _, _| {
+        a.fetch_add(1, Ordering::SeqCst);
+    }));
+    let store = Arc::new(store);
+    // Four putters send batches of 10 to one queue at once: each batch's messages must take
+    // consecutive queue offsets and consecutive records, as Java's `putMessages` stores them.
+    let putters: Vec<_> = (0..4)
+        .map(|putter| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut batches = Vec::new();
+                for round in 0..20 {
+                    let bodies: Vec<String> =
+                        (0..10).map(|i| format!("{putter}-{round}-{i}")).collect();
+                    let msgs: Vec<_> = bodies
+                        .iter()
+                        .map(|b| message("B", 1, b.as_bytes(), "TAGS\u{1}x"))
+                        .collect();
+                    let mut landed = Vec::new();
+                    let status = store
+                        .put_batch(&msgs, ferrocket_store::PutWait::StoreOk, |a| {
+                            landed.push(*a)
+                        })
+                        .await
+                        .unwrap();
+                    assert_eq!(status, ferrocket_store::PutStatus::PutOk);
+                    batches.push((bodies, landed));
+                }
+                batches
+            })
+        })
+        .collect();
+    for putter in putters {
+        for (bodies, landed) in putter.await.unwrap() {
+            assert_eq!(landed.len(), 10);
+            for (i, (a, b)) in landed.iter().zip(&landed[1..]).enumerate() {
+                assert_eq!(b.queue_offset, a.queue_offset + 1, "message {i} of a batch");
+                assert_eq!(b.physical_offset, a.end_offset(), "message {i} of a batch");
+                assert_eq!(b.store_timestamp, a.store_timestamp);
+            }
+            let got = store.get_messages("B", 1, landed[0].queue_offset, 10, &all);
+            assert_eq!(got.messages.len(), 10);
+            for (record, body) in got.messages.iter().zip(&bodies) {
+                assert_eq!(
+                    RecordView::decode(record, true).unwrap().body,
+                    body.as_bytes()
+                );
+            }
+        }
+    }
+    assert_eq!(store.max_offset("B", 1), 800);
+    assert_eq!(arrivals.load(Ordering::SeqCst), 80, "one arrival per batch");
+
+    // One message too large refuses the whole batch: nothing of it is stored.
+    let big = vec![0u8; 5 * 1024 * 1024];
+    let msgs = [message("B", 1, b"small", ""), message("B", 1, &big, "")];
+    let refused = store
+        .put_batch(&msgs, ferrocket_store::PutWait::StoreOk, |_| {
+            panic!("nothing of a refused batch lands")
+        })
+        .await;
+    assert!(matches!(
+        refused,
+        Err(ferrocket_store::StoreError::MessageTooLarge { .. })
+    ));
+    assert_eq!(store.max_offset("B", 1), 800);
+}
+
 #[tokio::test]
 async fn query_by_key_and_uniq_key_across_index_files() {
     let dir = TempDir::new("store");

@@ -328,8 +328,8 @@ pub async fn send_message(
     Ok(Some(resp))
 }
 
-/// Stores every message of a batch body in the same queue; the last put waits for the flush
-/// (unless the batch's `WAIT` says not to).
+/// Stores every message of a batch body in the same queue, back to back with consecutive
+/// queue offsets, and waits once for the flush (unless the batch's `WAIT` says not to).
 async fn put_batch(
     broker: &Broker,
     h: &SendMessageRequestHeaderRef<'_>,
@@ -350,7 +350,7 @@ async fn put_batch(
     let extra = h.properties.map_or(0, str::len) + 32;
     let mut all_properties =
         String::with_capacity(items.iter().map(|item| item.properties.len() + extra).sum());
-    let mut prepared = Vec::with_capacity(items.len());
+    let mut property_ranges = Vec::with_capacity(items.len());
     for item in &items {
         if properties::find(item.properties, keys::DELAY_TIME_LEVEL).is_some_and(|l| l != "0") {
             return Err(response(
@@ -369,40 +369,33 @@ async fn put_batch(
         if all_properties.len() - start > i16::MAX as usize {
             return Err(illegal_message(broker));
         }
-        prepared.push((item, start..all_properties.len()));
+        property_ranges.push(start..all_properties.len());
     }
-    // Offset message ids are 32 hex characters (IPv4 store host), plus the commas.
-    let mut ids = String::with_capacity(prepared.len() * 33);
-    let mut first = None;
-    let mut status = PutStatus::PutOk;
-    let last = prepared.len() - 1;
-    for (i, (item, props)) in prepared.iter().enumerate() {
-        let msg = PutMessage {
+    let msgs: Vec<PutMessage<'_>> = items
+        .iter()
+        .zip(property_ranges)
+        .map(|(item, properties)| PutMessage {
             flag: item.flag,
             body: item.body,
-            properties: &all_properties[props.clone()],
+            properties: &all_properties[properties],
             ..base
-        };
-        let appended = if i == last {
-            let r = broker
-                .store
-                .put_waiting(&msg, put_wait(h.properties))
-                .await
-                .map_err(|e| store_error_response(broker, &e))?;
-            status = r.status;
-            r.append
-        } else {
-            broker
-                .store
-                .append(&msg)
-                .map_err(|e| store_error_response(broker, &e))?
-        };
-        first.get_or_insert(appended);
-        if i > 0 {
-            ids.push(',');
-        }
-        OffsetMessageId::new(base.store_host, appended.physical_offset as i64)
-            .encode_into(&mut ids);
-    }
+        })
+        .collect();
+    // Offset message ids are 32 hex characters (IPv4 store host), plus the commas.
+    let mut ids = String::with_capacity(msgs.len() * 33);
+    let mut first = None;
+    let status = broker
+        .store
+        .put_batch(&msgs, put_wait(h.properties), |appended| {
+            if first.is_none() {
+                first = Some(*appended);
+            } else {
+                ids.push(',');
+            }
+            OffsetMessageId::new(base.store_host, appended.physical_offset as i64)
+                .encode_into(&mut ids);
+        })
+        .await
+        .map_err(|e| store_error_response(broker, &e))?;
     Ok((status, first.expect("a batch has a message"), ids))
 }

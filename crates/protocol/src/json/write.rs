@@ -69,28 +69,45 @@ fn write_key(out: &mut String, key: &Value, options: WriteOptions) {
 /// `\b \t \n \f \r \" \\`, `\u00XX` for other control characters.
 pub(crate) fn write_string(out: &mut String, s: &str, options: WriteOptions) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c if options.standard && !c.is_ascii() => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{unit:04X}");
-                }
-            }
-            c => out.push(c),
-        }
+    // Runs of characters written as they are are copied whole (message ids, addresses and
+    // topic names are nothing else).
+    let escaped = |b: u8| b == b'"' || b == b'\\' || b < 0x20 || (options.standard && b >= 0x80);
+    let mut rest = s;
+    while let Some(at) = rest.bytes().position(escaped) {
+        out.push_str(&rest[..at]);
+        // An escaped byte is ASCII, or the lead byte of the first non-ASCII character: a
+        // character starts there either way.
+        let c = rest[at..]
+            .chars()
+            .next()
+            .expect("a character at an escaped byte");
+        write_escaped_char(out, c, options);
+        rest = &rest[at + c.len_utf8()..];
     }
+    out.push_str(rest);
     out.push('"');
+}
+
+fn write_escaped_char(out: &mut String, c: char, options: WriteOptions) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\u{8}' => out.push_str("\\b"),
+        '\t' => out.push_str("\\t"),
+        '\n' => out.push_str("\\n"),
+        '\u{c}' => out.push_str("\\f"),
+        '\r' => out.push_str("\\r"),
+        c if (c as u32) < 0x20 => {
+            let _ = write!(out, "\\u{:04X}", c as u32);
+        }
+        c if options.standard && !c.is_ascii() => {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04X}");
+            }
+        }
+        c => out.push(c),
+    }
 }
 
 /// Java's `Double.toString`: `0.0`, `12.5`, `1.0E7`, `1.0E-4`.
@@ -142,6 +159,20 @@ mod tests {
             to_string_with(&Value::Str("é😀".into()), WriteOptions { standard: true }),
             r#""\u00E9\uD83D\uDE00""#
         );
+    }
+
+    proptest::proptest! {
+        /// Whatever runs of plain, escaped and non-ASCII characters a string holds, both
+        /// forms read back as the same string.
+        #[test]
+        fn strings_read_back(s in "[a-z0-9\"\\\\\u{0}-\u{1f}é😀 ]{0,40}") {
+            for standard in [false, true] {
+                let mut out = String::new();
+                write_string(&mut out, &s, WriteOptions { standard });
+                proptest::prop_assert_eq!(parse(out.as_bytes()).unwrap(), Value::Str(s.clone()));
+                proptest::prop_assert!(!standard || out.is_ascii());
+            }
+        }
     }
 
     #[test]
