@@ -255,7 +255,16 @@ fn main() {
         .unwrap();
     let pid = broker.id();
     let addr = format!("127.0.0.1:{port}");
+    // One thread by default: the load generator then takes at most one of the machine's two
+    // vCPUs from the broker, and its own tasks are not queued behind the broker's threads
+    // (with two threads p99 was about 1 ms higher at the same throughput).
+    // `FERROCKET_LOAD_CLIENT_THREADS=2` for comparison.
+    let client_threads = std::env::var("FERROCKET_LOAD_CLIENT_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(client_threads)
         .enable_all()
         .build()
         .unwrap();
@@ -272,7 +281,7 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         println!(
-            "broker up in {:?}; {CONNECTIONS} connections x {PIPELINE} in flight, 1 KiB bodies, {} s per phase",
+            "broker up in {:?}; {CONNECTIONS} connections x {PIPELINE} in flight, 1 KiB bodies, {} s per phase, load generator on {client_threads} thread(s)",
             up.elapsed(),
             PHASE.as_secs()
         );
