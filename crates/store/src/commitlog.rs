@@ -711,12 +711,16 @@ impl CommitLog {
             .last_store_timestamp
             .store(store_timestamp, Ordering::Release);
         // Still under the lock: units reach each queue in offset order.
-        self.dispatcher.dispatch_batch(
-            &mut pending
-                .iter()
-                .filter(|p| p.dispatchable)
-                .map(Pending::dispatch_request),
-        )?;
+        match pending {
+            [one] if one.dispatchable => self.dispatcher.dispatch(&one.dispatch_request())?,
+            [_] => {}
+            batch => self.dispatcher.dispatch_batch(
+                &mut batch
+                    .iter()
+                    .filter(|p| p.dispatchable)
+                    .map(Pending::dispatch_request),
+            )?,
+        }
         Ok(())
     }
 

@@ -221,9 +221,21 @@ impl ConsumeQueues {
     }
 }
 
+fn put_unit(queue: &ConsumeQueue, r: &DispatchRequest<'_>) -> io::Result<()> {
+    queue.put(
+        r.queue_offset,
+        CqUnit {
+            commit_log_offset: r.physical_offset as i64,
+            size: r.size as i32,
+            tags_code: r.tags_code,
+        },
+    )
+}
+
 impl Dispatcher for ConsumeQueues {
     fn dispatch(&self, r: &DispatchRequest<'_>) -> io::Result<()> {
-        self.dispatch_batch(&mut std::iter::once(*r))
+        let queue = self.find_or_create(r.topic, r.queue_id)?;
+        put_unit(&queue, r)
     }
 
     /// A batch goes to one queue: it is looked up once, not once per message.
@@ -247,14 +259,7 @@ impl Dispatcher for ConsumeQueues {
                         .2
                 }
             };
-            queue.put(
-                r.queue_offset,
-                CqUnit {
-                    commit_log_offset: r.physical_offset as i64,
-                    size: r.size as i32,
-                    tags_code: r.tags_code,
-                },
-            )?;
+            put_unit(queue, &r)?;
         }
         Ok(())
     }
