@@ -773,13 +773,6 @@ impl CommitLog {
         })
     }
 
-    /// Appends without waiting for a flush, as a put whose message says `WAIT=false`.
-    pub fn put_without_waiting(&self, msg: &PutMessage<'_>) -> Result<AppendResult, StoreError> {
-        let append = self.append(msg)?;
-        self.nudge_flush();
-        Ok(append)
-    }
-
     /// For appends nobody waits for: under SYNC_FLUSH the flush thread is nudged, so they are
     /// synced with the next round.
     pub fn nudge_flush(&self) {

@@ -640,20 +640,7 @@ impl MessageStore {
         let (Some(last), Some(first)) = (last, msgs.first()) else {
             return Ok(PutStatus::PutOk);
         };
-        let mut status = match wait {
-            PutWait::StoreOk => self.commit_log.wait_durable(last.end_offset()).await?,
-            PutWait::Appended => {
-                self.commit_log.nudge_flush();
-                PutStatus::PutOk
-            }
-        };
-        if wait == PutWait::StoreOk && role == BrokerRole::SyncMaster {
-            status = PutStatus::SlaveNotAvailable;
-        }
-        if let Some(hook) = &self.arrival {
-            hook(first.topic, first.queue_id, last.queue_offset + 1);
-        }
-        Ok(status)
+        self.settle(first, last, wait, role).await
     }
 
     /// Stores a message and waits for what `WAIT=true` waits for (the default).
@@ -669,21 +656,38 @@ impl MessageStore {
         wait: PutWait,
     ) -> Result<PutResult, StoreError> {
         let role = self.check_writable()?;
-        let mut result = match wait {
-            PutWait::StoreOk => self.commit_log.put(msg).await?,
-            PutWait::Appended => PutResult {
-                status: PutStatus::PutOk,
-                append: self.commit_log.put_without_waiting(msg)?,
-            },
+        let append = self.commit_log.append(msg)?;
+        let status = self.settle(msg, append, wait, role).await?;
+        Ok(PutResult { status, append })
+    }
+
+    /// After an append ending with `last` into `msg`'s queue: waits for what `wait` asks,
+    /// combines the outcome with the role's, and fires the arrival hook.
+    async fn settle(
+        &self,
+        msg: &PutMessage<'_>,
+        last: crate::AppendResult,
+        wait: PutWait,
+        role: BrokerRole,
+    ) -> Result<PutStatus, StoreError> {
+        let status = match wait {
+            PutWait::StoreOk => self.commit_log.wait_durable(last.end_offset()).await?,
+            PutWait::Appended => {
+                self.commit_log.nudge_flush();
+                PutStatus::PutOk
+            }
         };
-        // Java combines the flush and replication outcomes; a failed replication wins.
-        if wait == PutWait::StoreOk && role == BrokerRole::SyncMaster {
-            result.status = PutStatus::SlaveNotAvailable;
-        }
         if let Some(hook) = &self.arrival {
-            hook(msg.topic, msg.queue_id, result.append.queue_offset + 1);
+            hook(msg.topic, msg.queue_id, last.queue_offset + 1);
         }
-        Ok(result)
+        // Java combines the flush and replication outcomes; a failed replication wins.
+        Ok(
+            if wait == PutWait::StoreOk && role == BrokerRole::SyncMaster {
+                PutStatus::SlaveNotAvailable
+            } else {
+                status
+            },
+        )
     }
 
     /// Java's `checkStoreStatus`: a slave's store refuses puts, and so does a full disk.
