@@ -233,6 +233,17 @@ impl ConsumeQueue {
 
     fn write_unit(&self, offset: i64, unit: CqUnit) -> io::Result<()> {
         let byte_pos = offset as u64 * UNIT_SIZE as u64;
+        // The common case writes under the read guard: no reference count to bump on a
+        // cache line the other core touched last.
+        {
+            let files = self.files.read().expect("cq files lock");
+            if let Some(file) = files.last().filter(|f| {
+                f.start_offset() <= byte_pos && byte_pos < f.start_offset() + f.len() as u64
+            }) {
+                file.write_at((byte_pos - file.start_offset()) as usize, &unit.encode());
+                return Ok(());
+            }
+        }
         let file = match self.file_for(byte_pos) {
             Some(f) => f,
             None => {

@@ -163,7 +163,7 @@ impl FlushQueue {
     /// Resolves once everything before `target` is on disk, or `syncFlushTimeout` passed.
     pub(crate) fn request(&self, target: u64) -> Result<FlushWait<'_>, StoreError> {
         let timeout = Duration::from_millis(self.inner.timeout_ms.load(Ordering::Relaxed));
-        self.wait_for(target, Instant::now().checked_add(timeout))
+        self.wait_for(target, Some(timeout))
     }
 
     /// Resolves once everything before `target` is on disk, however long that takes.
@@ -174,13 +174,14 @@ impl FlushQueue {
     fn wait_for(
         &self,
         target: u64,
-        deadline: Option<Instant>,
+        timeout: Option<Duration>,
     ) -> Result<FlushWait<'_>, StoreError> {
         self.check_poisoned()?;
         Ok(FlushWait {
             inner: &self.inner,
             target,
-            deadline,
+            timeout,
+            deadline: None,
         })
     }
 
@@ -239,13 +240,16 @@ impl Drop for FlushQueue {
 pub(crate) struct FlushWait<'a> {
     inner: &'a Inner,
     target: u64,
+    /// `syncFlushTimeout`, counted from the first poll that has to wait; `None`: no limit.
+    timeout: Option<Duration>,
+    /// Set when the wait registers first: a put covered at once reads no clock.
     deadline: Option<Instant>,
 }
 
 impl Future for FlushWait<'_> {
     type Output = Result<FlushOutcome, StoreError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let inner = self.inner;
         inner.relay_wakes();
         inner.check_poisoned()?;
@@ -262,9 +266,16 @@ impl Future for FlushWait<'_> {
         if state.shutdown {
             return Poll::Ready(Err(StoreError::ShutDown));
         }
-        // The watchdog's wake-up lands here: past the deadline, the put reports a timeout.
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            return Poll::Ready(Ok(FlushOutcome::TimedOut));
+        match (self.deadline, self.timeout) {
+            // The watchdog's wake-up lands here: past the deadline, the put reports a timeout.
+            (Some(deadline), _) if Instant::now() >= deadline => {
+                return Poll::Ready(Ok(FlushOutcome::TimedOut));
+            }
+            (Some(_), _) | (None, None) => {}
+            (None, Some(timeout)) => {
+                let deadline = Instant::now().checked_add(timeout);
+                self.deadline = deadline;
+            }
         }
         // A re-poll before the wake adds a second entry; waking a task twice is harmless.
         state.waiters.push(Waiter {

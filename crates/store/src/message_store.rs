@@ -234,6 +234,13 @@ fn put_unit(queue: &ConsumeQueue, r: &DispatchRequest<'_>) -> io::Result<()> {
 
 impl Dispatcher for ConsumeQueues {
     fn dispatch(&self, r: &DispatchRequest<'_>) -> io::Result<()> {
+        // The common case writes under the read guard: no reference count to bump.
+        if let Ok(qid) = usize::try_from(r.queue_id) {
+            let queues = self.queues.read().expect("queues lock");
+            if let Some(Some(queue)) = queues.get(r.topic).and_then(|slots| slots.get(qid)) {
+                return put_unit(queue, r);
+            }
+        }
         let queue = self.find_or_create(r.topic, r.queue_id)?;
         put_unit(&queue, r)
     }
