@@ -207,11 +207,19 @@ struct Writer {
 /// commit wakes come back all at once, and parking them on the futex one by one stretched the
 /// gap between two syncs (the store bench's 1024 SYNC_FLUSH putters gained about 8 points of
 /// the group-commit bound). The spin is bounded (a few hundred pauses), so a holder that is
-/// descheduled or faulting costs little CPU before the waiter sleeps.
+/// descheduled or faulting costs little CPU before the waiter sleeps. On a single CPU the
+/// holder cannot run while a waiter spins, so there a waiter tries once and sleeps.
 fn lock_writer(writer: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
     const ATTEMPTS: u32 = 50;
     const MAX_PAUSES: u32 = 16;
-    for attempt in 0..ATTEMPTS {
+    static ATTEMPTS_ON_THIS_MACHINE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let attempts = *ATTEMPTS_ON_THIS_MACHINE.get_or_init(|| {
+        match std::thread::available_parallelism().map(|n| n.get()) {
+            Ok(1) => 1,
+            _ => ATTEMPTS,
+        }
+    });
+    for attempt in 0..attempts {
         match writer.try_lock() {
             Ok(guard) => return guard,
             Err(TryLockError::WouldBlock) => {
