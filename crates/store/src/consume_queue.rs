@@ -170,12 +170,18 @@ impl ConsumeQueue {
     }
 
     fn file_for(&self, byte_pos: u64) -> Option<Arc<Segment>> {
+        self.with_file(byte_pos, Arc::clone)
+    }
+
+    /// Runs `f` on the file holding `byte_pos` under the read guard: the per-unit paths bump
+    /// no reference count on a cache line the other core touched last.
+    fn with_file<R>(&self, byte_pos: u64, f: impl FnOnce(&Arc<Segment>) -> R) -> Option<R> {
         let files = self.files.read().expect("cq files lock");
         let idx = files
             .partition_point(|f| f.start_offset() <= byte_pos)
             .checked_sub(1)?;
         let file = &files[idx];
-        (byte_pos < file.start_offset() + file.len() as u64).then(|| file.clone())
+        (byte_pos < file.start_offset() + file.len() as u64).then(|| f(file))
     }
 
     /// The unit at `offset`, if it has been written.
@@ -184,9 +190,10 @@ impl ConsumeQueue {
             return None;
         }
         let byte_pos = offset as u64 * UNIT_SIZE as u64;
-        let file = self.file_for(byte_pos)?;
-        let pos = (byte_pos - file.start_offset()) as usize;
-        Some(CqUnit::decode(file.read(pos, UNIT_SIZE)))
+        self.with_file(byte_pos, |file| {
+            let pos = (byte_pos - file.start_offset()) as usize;
+            CqUnit::decode(file.read(pos, UNIT_SIZE))
+        })
     }
 
     /// Writes the unit for `queue_offset`. Idempotent: an offset already present is skipped
@@ -233,30 +240,20 @@ impl ConsumeQueue {
 
     fn write_unit(&self, offset: i64, unit: CqUnit) -> io::Result<()> {
         let byte_pos = offset as u64 * UNIT_SIZE as u64;
-        // The common case writes under the read guard: no reference count to bump on a
-        // cache line the other core touched last.
-        {
-            let files = self.files.read().expect("cq files lock");
-            if let Some(file) = files.last().filter(|f| {
-                f.start_offset() <= byte_pos && byte_pos < f.start_offset() + f.len() as u64
-            }) {
-                file.write_at((byte_pos - file.start_offset()) as usize, &unit.encode());
-                return Ok(());
-            }
-        }
-        let file = match self.file_for(byte_pos) {
-            Some(f) => f,
-            None => {
-                let start = byte_pos - byte_pos % self.file_bytes;
-                let file = Arc::new(Segment::open(&self.dir, start, self.file_bytes)?);
-                self.files
-                    .write()
-                    .expect("cq files lock")
-                    .push(file.clone());
-                file
-            }
+        let write = |file: &Segment| {
+            file.write_at((byte_pos - file.start_offset()) as usize, &unit.encode())
         };
-        file.write_at((byte_pos - file.start_offset()) as usize, &unit.encode());
+        if self.with_file(byte_pos, |file| write(file)).is_some() {
+            return Ok(());
+        }
+        // Files are only added here, under the CommitLog writer lock: none appears meanwhile.
+        let start = byte_pos - byte_pos % self.file_bytes;
+        let file = Arc::new(Segment::open(&self.dir, start, self.file_bytes)?);
+        self.files
+            .write()
+            .expect("cq files lock")
+            .push(file.clone());
+        write(&file);
         Ok(())
     }
 

@@ -272,10 +272,7 @@ impl Future for FlushWait<'_> {
                 return Poll::Ready(Ok(FlushOutcome::TimedOut));
             }
             (Some(_), _) | (None, None) => {}
-            (None, Some(timeout)) => {
-                let deadline = Instant::now().checked_add(timeout);
-                self.deadline = deadline;
-            }
+            (None, Some(timeout)) => self.deadline = Instant::now().checked_add(timeout),
         }
         // A re-poll before the wake adds a second entry; waking a task twice is harmless.
         state.waiters.push(Waiter {

@@ -135,13 +135,19 @@ impl ConsumeQueues {
     }
 
     pub fn find(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
+        self.with_queue(topic, queue_id, Arc::clone)
+    }
+
+    /// Runs `f` on the queue under the read guard: a put bumps no reference count.
+    fn with_queue<R>(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        f: impl FnOnce(&Arc<ConsumeQueue>) -> R,
+    ) -> Option<R> {
         let qid = usize::try_from(queue_id).ok()?;
-        self.queues
-            .read()
-            .expect("queues lock")
-            .get(topic)?
-            .get(qid)?
-            .clone()
+        let queues = self.queues.read().expect("queues lock");
+        queues.get(topic)?.get(qid)?.as_ref().map(f)
     }
 
     fn find_or_create(&self, topic: &str, queue_id: i32) -> io::Result<Arc<ConsumeQueue>> {
@@ -234,12 +240,8 @@ fn put_unit(queue: &ConsumeQueue, r: &DispatchRequest<'_>) -> io::Result<()> {
 
 impl Dispatcher for ConsumeQueues {
     fn dispatch(&self, r: &DispatchRequest<'_>) -> io::Result<()> {
-        // The common case writes under the read guard: no reference count to bump.
-        if let Ok(qid) = usize::try_from(r.queue_id) {
-            let queues = self.queues.read().expect("queues lock");
-            if let Some(Some(queue)) = queues.get(r.topic).and_then(|slots| slots.get(qid)) {
-                return put_unit(queue, r);
-            }
+        if let Some(done) = self.with_queue(r.topic, r.queue_id, |queue| put_unit(queue, r)) {
+            return done;
         }
         let queue = self.find_or_create(r.topic, r.queue_id)?;
         put_unit(&queue, r)
