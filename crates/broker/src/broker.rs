@@ -360,6 +360,18 @@ impl Broker {
         }
     }
 
+    /// Samples the store's statistics once a second, as Java's `StoreStatsService` thread
+    /// does: the TPS figures of GET_BROKER_RUNTIME_INFO are differences between samples.
+    pub async fn stats_sampling_loop(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            self.store.stats().sample(ferrocket_common::time::now_ms());
+        }
+    }
+
     /// Asks the registration loop to register again now (a topic changed).
     pub fn registration_needed(&self) {
         self.register_now.notify_one();

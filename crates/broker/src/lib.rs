@@ -89,6 +89,7 @@ pub async fn serve(
     }
     let registration = tokio::spawn(broker.clone().registration_loop());
     let housekeeping = tokio::spawn(broker.clone().housekeeping_loop());
+    let sampling = tokio::spawn(broker.clone().stats_sampling_loop());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -117,6 +118,7 @@ pub async fn serve(
     }
     registration.abort();
     housekeeping.abort();
+    sampling.abort();
     // The last writes of offsets, groups and topics, fsync'd: off the runtime.
     let persisting = broker.clone();
     if let Err(e) = tokio::task::spawn_blocking(move || persisting.persist()).await {

@@ -363,3 +363,143 @@ async fn broker_config_updates_apply_live_and_persist() {
         (6, false, 100)
     );
 }
+
+/// Every key `AdminBrokerProcessor.prepareRuntimeInfo` reports (store statistics and disk
+/// figures included), each in the form `mqadmin clusterList` / `brokerStatus` parse.
+#[tokio::test]
+async fn runtime_info_has_every_java_key_in_java_form() {
+    let cluster = start(|_| {}).await;
+    let c = client();
+    let runtime_info = || async {
+        let resp = cluster
+            .call(
+                &c,
+                RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO),
+            )
+            .await;
+        assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+        json::from_slice::<KVTable>(resp.body_bytes())
+            .unwrap()
+            .table
+    };
+    let empty = runtime_info().await;
+    assert_eq!(empty["earliestMessageTimeStamp"], "-1", "no message yet");
+    assert_eq!(
+        empty["putMessageTimesTotal"], "1",
+        "Java reports at least 1"
+    );
+    assert_eq!(
+        empty["putMessageDistributeTime"], "null",
+        "no minute closed yet"
+    );
+
+    let before = ferrocket_common::time::now_ms();
+    for _ in 0..3 {
+        let resp = cluster.call(&c, send_v2("InfoTopic", b"hello")).await;
+        assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    }
+    let after = ferrocket_common::time::now_ms();
+    let mut header =
+        PullMessageRequestHeader::with_subscription("InfoGroup", "InfoTopic", 0, 0, 32, "*");
+    header.sys_flag = pull_sys_flag::SUBSCRIPTION;
+    let pulled = cluster
+        .call(
+            &c,
+            RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &header),
+        )
+        .await;
+    assert_eq!(pulled.response_code(), ResponseCode::SUCCESS);
+    // Past one sample of the store statistics.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+
+    let info = runtime_info().await;
+    let store_dir = cluster.store.root_dir().to_path_buf();
+    let commit_log_ratio_key = format!(
+        "commitLogDiskRatio_{}",
+        store_dir.join("commitlog").display()
+    );
+    for key in [
+        "brokerVersionDesc",
+        "brokerVersion",
+        "msgPutTotalYesterdayMorning",
+        "msgPutTotalTodayMorning",
+        "msgPutTotalTodayNow",
+        "msgGetTotalYesterdayMorning",
+        "msgGetTotalTodayMorning",
+        "msgGetTotalTodayNow",
+        "sendThreadPoolQueueSize",
+        "sendThreadPoolQueueCapacity",
+        "pullThreadPoolQueueSize",
+        "pullThreadPoolQueueCapacity",
+        "queryThreadPoolQueueSize",
+        "queryThreadPoolQueueCapacity",
+        "EndTransactionQueueSize",
+        "EndTransactionThreadPoolQueueCapacity",
+        "dispatchBehindBytes",
+        "pageCacheLockTimeMills",
+        "sendThreadPoolQueueHeadWaitTimeMills",
+        "pullThreadPoolQueueHeadWaitTimeMills",
+        "queryThreadPoolQueueHeadWaitTimeMills",
+        "earliestMessageTimeStamp",
+        "startAcceptSendRequestTimeStamp",
+        "remainTransientStoreBufferNumbs",
+        "remainHowManyDataToFlush",
+        "commitLogDirCapacity",
+        // DefaultMessageStore.getRuntimeInfo
+        "commitLogDiskRatio",
+        commit_log_ratio_key.as_str(),
+        "consumeQueueDiskRatio",
+        "commitLogMinOffset",
+        "commitLogMaxOffset",
+        // StoreStatsService.getRuntimeInfo
+        "bootTimestamp",
+        "runtime",
+        "putMessageEntireTimeMax",
+        "putMessageTimesTotal",
+        "putMessageFailedTimes",
+        "putMessageSizeTotal",
+        "putMessageDistributeTime",
+        "putMessageAverageSize",
+        "dispatchMaxBuffer",
+        "getMessageEntireTimeMax",
+        "putTps",
+        "getFoundTps",
+        "getMissTps",
+        "getTotalTps",
+        "getTransferedTps",
+        "putLatency99",
+        "putLatency999",
+    ] {
+        assert!(info.contains_key(key), "{key} missing from {info:?}");
+    }
+    assert_eq!(info["msgPutTotalTodayNow"], "3");
+    assert_eq!(info["msgGetTotalTodayNow"], "3");
+    assert_eq!(info["putMessageTimesTotal"], "3");
+    let stored: u64 = info["commitLogMaxOffset"].parse().unwrap();
+    assert_eq!(info["putMessageSizeTotal"], stored.to_string());
+    let earliest: i64 = info["earliestMessageTimeStamp"].parse().unwrap();
+    assert!((before..=after).contains(&earliest), "{earliest}");
+    // clusterList: the first of the space-separated TPS figures parses as a double (Java's
+    // split drops the empty windows that have too few samples yet).
+    for tps in ["putTps", "getTransferedTps"] {
+        if let Some(first) = info[tps].split(' ').find(|s| !s.is_empty()) {
+            first.parse::<f64>().unwrap();
+        }
+    }
+    // df-style used share, two decimals, as Java's getDiskPartitionSpaceUsedPercent.
+    let ratio: f64 = info["commitLogDiskRatio"].parse().unwrap();
+    let expected = ferrocket_store::segment::disk_space(&store_dir)
+        .unwrap()
+        .used_ratio();
+    assert_eq!(ratio, expected);
+    assert_eq!(
+        info[commit_log_ratio_key.as_str()],
+        info["commitLogDiskRatio"]
+    );
+    assert!(info["commitLogDirCapacity"].starts_with("Total : "));
+    assert!(info["commitLogDirCapacity"].ends_with(" GiB."));
+    assert!(info["runtime"].starts_with("[ 0 days, 0 hours, 0 minutes, "));
+    assert_eq!(info["remainTransientStoreBufferNumbs"], "2147483647");
+    assert_eq!(info["sendThreadPoolQueueCapacity"], "10000");
+    assert_eq!(info["pullThreadPoolQueueCapacity"], "100000");
+}

@@ -4,7 +4,7 @@
 //! the properties string ([`properties`]), sysFlag bits ([`sysflag`]), the body CRC ([`crc`]),
 //! message ids ([`message_id`]), the consume-queue tag hash ([`tag`]), the SEND_BATCH_MESSAGE
 //! body ([`batch`]), body compression ([`compression`]), Java properties text for config files
-//! ([`config_text`]) and the validated names and
+//! ([`config_text`]), numbers formatted as Java formats them ([`java_format`]) and the validated names and
 //! offsets that the rest of the workspace passes around ([`names`], [`ids`]).
 //!
 //! Everything here is pure and total: decoders return [`CodecError`] for any malformed
@@ -16,6 +16,7 @@ pub mod config_text;
 pub mod crc;
 mod error;
 pub mod ids;
+pub mod java_format;
 pub mod message_id;
 pub mod names;
 pub mod properties;

@@ -5,7 +5,8 @@
 //! physical offsets, queue offsets and store timestamps, group-commit flushing for
 //! SYNC_FLUSH and periodic flushing for ASYNC_FLUSH ([`flush`]), zero-copy reads, and tail
 //! recovery that truncates a torn or corrupted end; the consume queues ([`consume_queue`])
-//! built from it; and the [`message_store`] that reads by queue with Java's statuses.
+//! built from it; the [`message_store`] that reads by queue with Java's statuses; and the
+//! put and read statistics Java's broker reports ([`stats`]).
 //! Settings use the Java key names ([`config`]).
 
 pub mod checkpoint;
@@ -17,6 +18,7 @@ mod flush;
 pub mod index;
 pub mod message_store;
 pub mod segment;
+pub mod stats;
 
 pub use commitlog::{
     AppendResult, CommitLog, DispatchRequest, Dispatcher, PutMessage, PutResult, PutStatus,

@@ -9,8 +9,10 @@ use crate::commitlog::{
 };
 use crate::consume_queue::{ConsumeQueue, CqUnit};
 use crate::index::{IndexConfig, IndexService, Indexer};
+use crate::stats::StoreStats;
 use crate::{BrokerRole, StoreConfig, StoreError};
 use ferrocket_common::record::RecordView;
+use ferrocket_common::time::now_ms;
 use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
@@ -427,6 +429,7 @@ pub struct MessageStore {
     corrects_offsets: std::sync::atomic::AtomicBool,
     /// The `lock` and `abort` files, released by a clean shutdown.
     run_guard: std::sync::Mutex<Option<RunGuard>>,
+    stats: StoreStats,
 }
 
 fn corrects_offsets(config: &StoreConfig) -> bool {
@@ -523,6 +526,7 @@ impl MessageStore {
                 role: std::sync::atomic::AtomicU8::new(role_code(config.broker_role)),
                 corrects_offsets: std::sync::atomic::AtomicBool::new(corrects_offsets(&config)),
                 run_guard: std::sync::Mutex::new(Some(run_guard)),
+                stats: StoreStats::new(now_ms()),
             },
             report,
         ))
@@ -641,15 +645,26 @@ impl MessageStore {
         mut each: impl FnMut(&crate::AppendResult),
     ) -> Result<PutStatus, StoreError> {
         let role = self.check_writable()?;
-        let mut last = None;
-        self.commit_log.append_batch(msgs, |appended| {
+        let (mut last, mut count, mut bytes) = (None, 0, 0);
+        let appended = self.commit_log.append_batch(msgs, |appended| {
             last = Some(*appended);
+            count += 1;
+            bytes += u64::from(appended.size);
             each(appended)
-        })?;
+        });
+        if let Err(e) = appended {
+            self.stats.record_put_failed();
+            self.stats.record_put_time(0);
+            return Err(e);
+        }
+        self.stats.record_put(count, bytes);
         let (Some(last), Some(first)) = (last, msgs.first()) else {
             return Ok(PutStatus::PutOk);
         };
-        self.settle(first, last, wait, role).await
+        let status = self.settle(first, last, wait, role).await;
+        // A batch's records share one store time, taken when it was appended.
+        self.stats.record_put_time(now_ms() - last.store_timestamp);
+        status
     }
 
     /// Stores a message and waits for what `WAIT=true` waits for (the default).
@@ -665,9 +680,73 @@ impl MessageStore {
         wait: PutWait,
     ) -> Result<PutResult, StoreError> {
         let role = self.check_writable()?;
-        let append = self.commit_log.append(msg)?;
-        let status = self.settle(msg, append, wait, role).await?;
-        Ok(PutResult { status, append })
+        // Java times a put from the append to the end of its flush wait, and counts every
+        // append the CommitLog refuses as failed (`DefaultMessageStore.asyncPutMessage`).
+        // The record's store time, read under the writer lock, is the start: one clock
+        // read per put, not two.
+        let append = match self.commit_log.append(msg) {
+            Ok(append) => append,
+            Err(e) => {
+                self.stats.record_put_failed();
+                self.stats.record_put_time(0);
+                return Err(e);
+            }
+        };
+        self.stats.record_put(1, u64::from(append.size));
+        let status = self.settle(msg, append, wait, role).await;
+        self.stats
+            .record_put_time(now_ms() - append.store_timestamp);
+        Ok(PutResult {
+            status: status?,
+            append,
+        })
+    }
+
+    /// CommitLog bytes the index has not covered yet (Java's `dispatchBehindBytes`, whose
+    /// dispatch also builds the index; consume-queue units are written with the record).
+    pub fn index_behind_bytes(&self) -> u64 {
+        self.indexer.as_ref().map_or(0, |indexer| {
+            self.commit_log
+                .max_offset()
+                .saturating_sub(indexer.progress())
+        })
+    }
+
+    /// Put and read statistics since the store opened (GET_BROKER_RUNTIME_INFO).
+    pub fn stats(&self) -> &StoreStats {
+        &self.stats
+    }
+
+    /// `DefaultMessageStore.getRuntimeInfo`: the statistics, the used share of the disks
+    /// holding the CommitLog and the consume queues, and the CommitLog's bounds.
+    pub fn runtime_info(&self, now_ms: i64) -> Vec<(String, String)> {
+        let mut info: Vec<(String, String)> = self
+            .stats
+            .runtime_info(now_ms)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let used = |dir: &std::path::Path| crate::segment::disk_usage(dir).unwrap_or(-1.0);
+        let commit_log_dir = self.commit_log.dir();
+        let commit_log_ratio = ferrocket_common::java_format::double(used(commit_log_dir));
+        info.push((
+            format!("commitLogDiskRatio_{}", commit_log_dir.display()),
+            commit_log_ratio.clone(),
+        ));
+        info.push(("commitLogDiskRatio".into(), commit_log_ratio));
+        info.push((
+            "consumeQueueDiskRatio".into(),
+            ferrocket_common::java_format::double(used(&self.root.join("consumequeue"))),
+        ));
+        info.push((
+            "commitLogMinOffset".into(),
+            self.commit_log.min_offset().to_string(),
+        ));
+        info.push((
+            "commitLogMaxOffset".into(),
+            self.commit_log.max_offset().to_string(),
+        ));
+        info
     }
 
     /// After an append ending with `last` into `msg`'s queue: waits for what `wait` asks,
@@ -738,6 +817,24 @@ impl MessageStore {
     /// Reads up to `max_count` messages of a queue from `offset`, skipping units whose tag
     /// code `accept` rejects, with the statuses and next offsets of `DefaultMessageStore.getMessage`.
     pub fn get_messages(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_count: usize,
+        accept: &dyn Fn(i64) -> bool,
+    ) -> GetMessageResult {
+        let began = now_ms();
+        let result = self.read_queue(topic, queue_id, offset, max_count, accept);
+        self.stats.record_get(
+            result.status == GetMessageStatus::Found,
+            result.messages.len() as u64,
+            now_ms() - began,
+        );
+        result
+    }
+
+    fn read_queue(
         &self,
         topic: &str,
         queue_id: i32,
@@ -858,6 +955,19 @@ impl MessageStore {
         RecordView::decode(&bytes, false)
             .ok()
             .map(|v| v.header.store_timestamp)
+    }
+
+    /// Store time of the oldest record in the CommitLog, or -1 when it holds none
+    /// (`DefaultMessageStore.getEarliestMessageTime`).
+    pub fn earliest_message_time(&self) -> i64 {
+        self.commit_log
+            .record_at(self.commit_log.min_offset())
+            .and_then(|bytes| {
+                RecordView::decode(&bytes, false)
+                    .ok()
+                    .map(|v| v.header.store_timestamp)
+            })
+            .unwrap_or(-1)
     }
 
     /// Store time of the oldest message still in the queue, or -1 (GET_EARLIEST_MSG_STORETIME).

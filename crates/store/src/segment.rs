@@ -199,8 +199,33 @@ pub fn lower_thread_priority() {
     }
 }
 
-/// Used fraction of the file system holding `path` (statvfs).
-pub fn disk_usage(path: &std::path::Path) -> io::Result<f64> {
+/// The space of the file system holding `path`, in bytes: what Java's `File.getTotalSpace`,
+/// `getFreeSpace` (blocks reserved for root included) and `getUsableSpace` report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskSpace {
+    pub total: u64,
+    pub free: u64,
+    pub usable: u64,
+}
+
+impl DiskSpace {
+    /// `UtilAll.getDiskPartitionSpaceUsedPercent`, as a fraction: used ÷ (used + usable),
+    /// rounded up to a hundredth — the `Use%` of `df`. Blocks reserved for root count as
+    /// neither, so on a file system with a large reserve this is well below
+    /// `1 - usable / total`. -1 when the file system reports no size.
+    pub fn used_ratio(&self) -> f64 {
+        let used = self.total.saturating_sub(self.free);
+        let entire = used + self.usable;
+        if self.total == 0 || entire == 0 {
+            return -1.0;
+        }
+        let (used, entire) = (u128::from(used), u128::from(entire));
+        let percent = (used * 100).div_ceil(entire);
+        percent as f64 / 100.0
+    }
+}
+
+pub fn disk_space(path: &std::path::Path) -> io::Result<DiskSpace> {
     use std::os::unix::ffi::OsStrExt;
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
@@ -213,9 +238,61 @@ pub fn disk_usage(path: &std::path::Path) -> io::Result<f64> {
     }
     // SAFETY: statvfs returned 0, so `stat` is initialised.
     let stat = unsafe { stat.assume_init() };
-    let total = stat.f_blocks as f64;
-    if total == 0.0 {
-        return Ok(0.0);
+    // The field types (`c_ulong`, `fsblkcnt_t`) are u64 here but narrower on other targets.
+    #[allow(clippy::unnecessary_cast)]
+    let (block, blocks, free, usable) = (
+        stat.f_frsize as u64,
+        stat.f_blocks as u64,
+        stat.f_bfree as u64,
+        stat.f_bavail as u64,
+    );
+    Ok(DiskSpace {
+        total: blocks * block,
+        free: free * block,
+        usable: usable * block,
+    })
+}
+
+/// The used fraction of the file system holding `path`, as Java computes it
+/// ([`DiskSpace::used_ratio`]).
+pub fn disk_usage(path: &std::path::Path) -> io::Result<f64> {
+    Ok(disk_space(path)?.used_ratio())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_usage_is_javas_df_style_percentage() {
+        // This machine's root file system: 270.5 GB, 225 GB free of which 52 GB usable
+        // (the rest reserved). df and Java say 47 %; 1 - usable/total would say 81 %.
+        let space = DiskSpace {
+            total: 66_053_021 * 4096,
+            free: 54_942_269 * 4096,
+            usable: 12_710_720 * 4096,
+        };
+        assert_eq!(space.used_ratio(), 0.47);
+        // Rounded up to the next hundredth, exact hundredths kept.
+        let space = |used: u64, usable: u64| DiskSpace {
+            total: used + usable,
+            free: usable,
+            usable,
+        };
+        assert_eq!(space(1, 999).used_ratio(), 0.01);
+        assert_eq!(space(50, 50).used_ratio(), 0.5);
+        assert_eq!(space(0, 100).used_ratio(), 0.0);
+        assert_eq!(
+            DiskSpace {
+                total: 0,
+                free: 0,
+                usable: 0
+            }
+            .used_ratio(),
+            -1.0
+        );
+        let here = disk_space(Path::new(".")).unwrap();
+        assert!(here.total >= here.free && here.free >= here.usable);
+        assert!((0.0..=1.0).contains(&here.used_ratio()));
     }
-    Ok(1.0 - stat.f_bavail as f64 / total)
 }

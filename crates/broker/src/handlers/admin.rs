@@ -3,6 +3,7 @@
 
 use crate::handlers::offsets::empty_header_response;
 use crate::Broker;
+use ferrocket_common::java_format;
 use ferrocket_common::{names, TopicName};
 use ferrocket_protocol::body::*;
 use ferrocket_protocol::header::*;
@@ -269,9 +270,15 @@ pub fn system_topics(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> 
     })
 }
 
+/// GET_BROKER_RUNTIME_INFO (`AdminBrokerProcessor.prepareRuntimeInfo`): the store's
+/// statistics and disk figures with the broker's own, every key Java reports, so that
+/// `mqadmin clusterList` and `brokerStatus` read it as they read a Java broker's.
 pub fn runtime_info(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
-    let log = broker.store.commit_log();
-    let mut table = BTreeMap::new();
+    let store = &broker.store;
+    let log = store.commit_log();
+    let config = broker.config();
+    let now = ferrocket_common::time::now_ms();
+    let mut table: BTreeMap<String, String> = store.runtime_info(now).into_iter().collect();
     let mut put = |k: &str, v: String| {
         table.insert(k.to_owned(), v);
     };
@@ -280,17 +287,96 @@ pub fn runtime_info(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> H
         "brokerVersion",
         ferrocket_protocol::codes::version::CURRENT.to_string(),
     );
-    put("commitLogMinOffset", log.min_offset().to_string());
-    put("commitLogMaxOffset", log.max_offset().to_string());
-    put("dispatchBehindBytes", "0".into());
-    put("bootTimestamp", broker.boot_timestamp.to_string());
-    put("runtime", format!("{:?}", broker.started.elapsed()));
+    let stats = store.stats();
+    let (put_yesterday, put_today, get_yesterday, get_today) = stats.mornings();
+    put("msgPutTotalYesterdayMorning", put_yesterday.to_string());
+    put("msgPutTotalTodayMorning", put_today.to_string());
+    put(
+        "msgPutTotalTodayNow",
+        stats.put_messages_total().to_string(),
+    );
+    put("msgGetTotalYesterdayMorning", get_yesterday.to_string());
+    put("msgGetTotalTodayMorning", get_today.to_string());
+    put(
+        "msgGetTotalTodayNow",
+        stats.transferred_messages_total().to_string(),
+    );
+    // Java queues requests for its send, pull, query and end-transaction thread pools; here
+    // a request runs as soon as its connection reads it, so those queues are always empty.
+    // The capacities are the configured ones, as Java reports them.
+    let setting = |key: &str, default: &str| {
+        config
+            .properties
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| default.to_owned())
+    };
+    for (size, capacity, default) in [
+        (
+            "sendThreadPoolQueueSize",
+            "sendThreadPoolQueueCapacity",
+            "10000",
+        ),
+        (
+            "pullThreadPoolQueueSize",
+            "pullThreadPoolQueueCapacity",
+            "100000",
+        ),
+        (
+            "queryThreadPoolQueueSize",
+            "queryThreadPoolQueueCapacity",
+            "20000",
+        ),
+    ] {
+        put(size, "0".into());
+        put(capacity, setting(capacity, default));
+    }
+    put("EndTransactionQueueSize", "0".into());
+    put(
+        "EndTransactionThreadPoolQueueCapacity",
+        setting("endTransactionPoolQueueCapacity", "100000"),
+    );
+    for key in [
+        "sendThreadPoolQueueHeadWaitTimeMills",
+        "pullThreadPoolQueueHeadWaitTimeMills",
+        "queryThreadPoolQueueHeadWaitTimeMills",
+    ] {
+        put(key, "0".into());
+    }
+    // Queue units are written with the record; the index follows within milliseconds, and
+    // Java counts its index builder into this figure too.
+    put(
+        "dispatchBehindBytes",
+        store.index_behind_bytes().to_string(),
+    );
+    // Java: how long the put in progress has held the CommitLog lock. Ours holds it for
+    // microseconds, which Java's millisecond clock reads as 0.
+    put("pageCacheLockTimeMills", "0".into());
     put(
         "earliestMessageTimeStamp",
-        log.last_store_timestamp().to_string(),
+        store.earliest_message_time().to_string(),
     );
-    if let Ok(usage) = broker.store.disk_usage() {
-        put("commitLogDiskRatio", format!("{usage}"));
+    put(
+        "startAcceptSendRequestTimeStamp",
+        setting("startAcceptSendRequestTimeStamp", "0"),
+    );
+    // No transient store pool: Java reports Integer.MAX_VALUE then.
+    put("remainTransientStoreBufferNumbs", i32::MAX.to_string());
+    put(
+        "remainHowManyDataToFlush",
+        java_format::human_readable_bytes(
+            log.max_offset().saturating_sub(log.flushed_offset()) as i64
+        ),
+    );
+    if let Ok(space) = ferrocket_store::segment::disk_space(store.root_dir()) {
+        put(
+            "commitLogDirCapacity",
+            format!(
+                "Total : {}, Free : {}.",
+                java_format::human_readable_bytes(space.total as i64),
+                java_format::human_readable_bytes(space.usable as i64)
+            ),
+        );
     }
     json_ok(&KVTable { table })
 }

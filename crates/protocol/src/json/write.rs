@@ -110,27 +110,13 @@ fn write_escaped_char(out: &mut String, c: char, options: WriteOptions) {
     }
 }
 
-/// Java's `Double.toString`: `0.0`, `12.5`, `1.0E7`, `1.0E-4`.
+/// Java's `Double.toString`; fastjson writes NaN and infinities as null.
 fn write_java_double(out: &mut String, f: f64) {
-    if !f.is_finite() {
-        // fastjson writes NaN and infinities as null.
+    if f.is_finite() {
+        ferrocket_common::java_format::write_double(out, f);
+    } else {
         out.push_str("null");
-        return;
     }
-    let magnitude = f.abs();
-    if magnitude == 0.0 || (1e-3..1e7).contains(&magnitude) {
-        // Rust's shortest round-trip form with a forced fractional part.
-        let _ = write!(out, "{f:?}");
-        return;
-    }
-    let sci = format!("{f:e}");
-    let (mantissa, exponent) = sci.split_once('e').expect("{:e} always has an exponent");
-    out.push_str(mantissa);
-    if !mantissa.contains('.') {
-        out.push_str(".0");
-    }
-    out.push('E');
-    out.push_str(exponent);
 }
 
 #[cfg(test)]
