@@ -55,19 +55,23 @@ const LATENCY_STEPS: [(i64, usize); 7] = [
 ];
 const LATENCY_BUCKETS: usize = 20 + 15 + 10 + 10 + 6 + 5 + 9 + 1;
 
-fn latency_bounds() -> [i64; LATENCY_BUCKETS] {
+/// The upper bound (ms) of each bucket, worked out from [`LATENCY_STEPS`] at compile time.
+const LATENCY_BOUNDS: [i64; LATENCY_BUCKETS] = {
     let mut bounds = [i64::MAX; LATENCY_BUCKETS];
-    let mut bound = 0;
-    let mut i = 0;
-    for (step, times) in LATENCY_STEPS {
-        for _ in 0..times {
+    let (mut bound, mut i, mut s) = (0, 0, 0);
+    while s < LATENCY_STEPS.len() {
+        let (step, times) = LATENCY_STEPS[s];
+        let mut t = 0;
+        while t < times {
             bound += step;
             bounds[i] = bound;
             i += 1;
+            t += 1;
         }
+        s += 1;
     }
     bounds
-}
+};
 
 const PUT_TIMES: usize = 0;
 const PUT_BYTES: usize = 1;
@@ -148,7 +152,6 @@ pub struct StoreStats {
     shards: Box<[Shard]>,
     put_time_max: AtomicU64,
     get_time_max: AtomicU64,
-    latency_bounds: [i64; LATENCY_BUCKETS],
     sampling: Mutex<Sampling>,
 }
 
@@ -167,7 +170,6 @@ impl StoreStats {
             shards: (0..SHARDS).map(|_| Shard::new()).collect(),
             put_time_max: AtomicU64::new(0),
             get_time_max: AtomicU64::new(0),
-            latency_bounds: latency_bounds(),
             sampling: Mutex::new(Sampling {
                 samples: VecDeque::with_capacity(SAMPLES),
                 period_start: (boot_timestamp, PutTimes::zero()),
@@ -209,7 +211,7 @@ impl StoreStats {
         };
         shard.distribution[slot].fetch_add(1, Ordering::Relaxed);
         // Java's `ceilingEntry`: the first bucket whose bound is at least the time.
-        let bucket = self.latency_bounds.partition_point(|&b| b < elapsed_ms);
+        let bucket = LATENCY_BOUNDS.partition_point(|&b| b < elapsed_ms);
         shard.latency[bucket.min(LATENCY_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
         raise(&self.put_time_max, elapsed_ms);
     }
@@ -325,7 +327,7 @@ impl StoreStats {
             java_format::fixed(
                 s.last_period
                     .as_ref()
-                    .map_or(0.0, |p| percentile(&self.latency_bounds, &p.latency, px)),
+                    .map_or(0.0, |p| percentile(&p.latency, px)),
                 2,
             )
         };
@@ -386,7 +388,8 @@ fn window_tps(
 
 /// `findPutMessageEntireTimePX`: the bucket the `px` quantile falls in, interpolated
 /// linearly between its bounds.
-fn percentile(bounds: &[i64; LATENCY_BUCKETS], counts: &[u64; LATENCY_BUCKETS], px: f64) -> f64 {
+fn percentile(counts: &[u64; LATENCY_BUCKETS], px: f64) -> f64 {
+    let bounds = &LATENCY_BOUNDS;
     let total: u64 = counts.iter().sum();
     let index = (total as f64 * px) as u64;
     let mut passed = 0u64;
@@ -520,15 +523,15 @@ mod tests {
 
     #[test]
     fn percentiles_interpolate_within_a_bucket() {
-        let bounds = latency_bounds();
+        let bounds = LATENCY_BOUNDS;
         assert_eq!(bounds[..3], [1, 2, 3]);
         assert_eq!(bounds[20], 22);
         assert_eq!(bounds[LATENCY_BUCKETS - 2], 10_000);
         let mut counts = [0u64; LATENCY_BUCKETS];
         counts[0] = 100; // 100 puts of at most 1 ms
-        assert_eq!(percentile(&bounds, &counts, 0.99), 0.99);
+        assert_eq!(percentile(&counts, 0.99), 0.99);
         counts[4] = 100; // and 100 of 4-5 ms
-        assert_eq!(percentile(&bounds, &counts, 0.99), 4.98);
+        assert_eq!(percentile(&counts, 0.99), 4.98);
     }
 
     #[test]
