@@ -7,12 +7,13 @@
 //! Flushing happens on a thread of its own ([`crate::flush`]).
 
 use crate::config::{FlushDiskType, StoreConfig};
+use crate::delay::DelayLevels;
 use crate::flush::{FlushOutcome, FlushQueue};
 use crate::segment::Segment;
 use crate::StoreError;
 use bytes::Bytes;
 use ferrocket_common::record::{self, MessageVersion, Peek, RecordHeader, RecordView};
-use ferrocket_common::{crc, properties, sysflag, tag};
+use ferrocket_common::{crc, names, properties, sysflag, tag};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -51,19 +52,38 @@ pub struct DispatchRequest<'a> {
 
 impl<'a> DispatchRequest<'a> {
     /// The request for a stored record found at `physical_offset` (recovery, the indexer).
-    pub fn from_record(view: &RecordView<'a>, physical_offset: u64) -> DispatchRequest<'a> {
+    pub fn from_record(
+        view: &RecordView<'a>,
+        physical_offset: u64,
+        delays: &DelayLevels,
+    ) -> DispatchRequest<'a> {
+        let tags_code = match scheduled_delay(view.topic, view.properties, delays) {
+            Some(delay) => view.header.store_timestamp + delay,
+            None => tag::tags_code(properties::find(view.properties, properties::keys::TAGS)),
+        };
         DispatchRequest {
             topic: view.topic,
             queue_id: view.header.queue_id,
             queue_offset: view.header.queue_offset,
             physical_offset,
             size: view.encoded_len() as u32,
-            tags_code: tag::tags_code(properties::find(view.properties, properties::keys::TAGS)),
+            tags_code,
             store_timestamp: view.header.store_timestamp,
             sys_flag: view.header.sys_flag,
             properties: view.properties,
         }
     }
+}
+
+/// For a record of `SCHEDULE_TOPIC_XXXX` with a delay level: how long after its store time
+/// it is due, which its consume-queue unit holds in place of a tag hash (Java's
+/// `checkMessageAndReturnSize`).
+fn scheduled_delay(topic: &str, properties: &str, delays: &DelayLevels) -> Option<i64> {
+    if topic != names::SCHEDULE_TOPIC {
+        return None;
+    }
+    let level = delays.level_of(properties)?;
+    Some(delays.deliver_timestamp(level, 0))
 }
 
 /// Builds derived data (consume queues) from records in CommitLog order. Called under the
@@ -258,6 +278,8 @@ struct Pending<'a> {
     /// Gets a queue offset and a consume-queue unit (not a prepared transaction half).
     dispatchable: bool,
     tags_code: i64,
+    /// For a scheduled record, its due time less its store time (see [`scheduled_delay`]).
+    deliver_delay: Option<i64>,
 }
 
 impl<'a> Pending<'a> {
@@ -277,7 +299,10 @@ impl<'a> Pending<'a> {
             queue_offset: self.view.header.queue_offset,
             physical_offset: self.view.header.physical_offset as u64,
             size: self.len as u32,
-            tags_code: self.tags_code,
+            tags_code: match self.deliver_delay {
+                Some(delay) => self.view.header.store_timestamp + delay,
+                None => self.tags_code,
+            },
             store_timestamp: self.view.header.store_timestamp,
             sys_flag: self.view.header.sys_flag,
             properties: self.view.properties,
@@ -515,6 +540,7 @@ impl CommitLog {
         let (report, mut queue_offsets, end_index, end_pos) = recover(
             &mut segments,
             config.check_crc_on_recover,
+            &config.message_delay_level,
             dispatcher.as_ref(),
         )?;
         dispatcher.truncate_beyond(report.valid_end)?;
@@ -699,6 +725,7 @@ impl CommitLog {
             queue_index,
             dispatchable: sysflag::is_dispatchable(msg.sys_flag),
             tags_code: tag::tags_code(properties::find(msg.properties, properties::keys::TAGS)),
+            deliver_delay: scheduled_delay(msg.topic, msg.properties, &self.config.message_delay_level),
         })
     }
 
@@ -966,6 +993,7 @@ fn scan_start(segments: &[Arc<Segment>], until: i64) -> usize {
 fn recover(
     segments: &mut Vec<Arc<Segment>>,
     check_crc: bool,
+    delays: &DelayLevels,
     dispatcher: &dyn Dispatcher,
 ) -> Result<(RecoveryReport, QueueOffsets, usize, usize), StoreError> {
     let first = dispatcher.dispatched_until().map_or(0, |until| {
@@ -1006,6 +1034,7 @@ fn recover(
                             dispatcher.dispatch(&DispatchRequest::from_record(
                                 &view,
                                 seg.start_offset() + pos as u64,
+                                delays,
                             ))?;
                         }
                         pos += view.encoded_len();

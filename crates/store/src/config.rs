@@ -1,6 +1,7 @@
 //! Store settings, read under the Java `MessageStoreConfig` key names.
 
 use std::path::PathBuf;
+use crate::delay::DelayLevels;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -88,6 +89,11 @@ pub struct StoreConfig {
     /// `offsetCheckInSlave`: a slave answers a pull for an offset its queue does not hold
     /// with OFFSET_MOVED (true) or PULL_RETRY_IMMEDIATELY (false, the default).
     pub offset_check_in_slave: bool,
+    /// `messageDelayLevel`: the delay of each level a message's `DELAY` can ask for.
+    pub message_delay_level: DelayLevels,
+    /// `flushDelayOffsetInterval`: how often the scheduler's progress (`delayOffset.json`)
+    /// is written.
+    pub flush_delay_offset_interval: Duration,
 }
 
 impl Default for StoreConfig {
@@ -110,6 +116,8 @@ impl Default for StoreConfig {
             disk_max_used_space_ratio: 75,
             broker_role: BrokerRole::AsyncMaster,
             offset_check_in_slave: false,
+            message_delay_level: DelayLevels::default(),
+            flush_delay_offset_interval: Duration::from_secs(10),
         }
     }
 }
@@ -177,6 +185,14 @@ impl StoreConfig {
             ("maxIndexNum", self.index_num.to_string()),
             ("brokerRole", self.broker_role.name().to_owned()),
             ("offsetCheckInSlave", self.offset_check_in_slave.to_string()),
+            (
+                "messageDelayLevel",
+                self.message_delay_level.as_text().to_owned(),
+            ),
+            (
+                "flushDelayOffsetInterval",
+                millis(self.flush_delay_offset_interval),
+            ),
         ]
     }
 
@@ -282,6 +298,10 @@ impl StoreConfig {
                     .ok_or_else(|| invalid("expected ASYNC_MASTER, SYNC_MASTER or SLAVE"))?
             }
             "offsetCheckInSlave" => self.offset_check_in_slave = boolean()?,
+            "messageDelayLevel" => {
+                self.message_delay_level = DelayLevels::parse(value.trim()).map_err(invalid)?
+            }
+            "flushDelayOffsetInterval" => self.flush_delay_offset_interval = millis()?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -300,6 +320,7 @@ mod tests {
         c.set("syncFlushTimeout", "250").unwrap();
         c.set("brokerRole", "SYNC_MASTER").unwrap();
         c.set("offsetCheckInSlave", "true").unwrap();
+        c.set("messageDelayLevel", "1s 2m 3h").unwrap();
         let mut back = StoreConfig::default();
         for (k, v) in c.to_properties() {
             assert_eq!(back.set(k, &v), Ok(true), "{k}={v}");
@@ -320,6 +341,8 @@ mod tests {
         assert_eq!(c.set("syncFlushTimeout", "100"), Ok(true));
         assert_eq!(c.sync_flush_timeout, Duration::from_millis(100));
         assert_eq!(c.set("noSuchKey", "1"), Ok(false));
+        let err = c.set("messageDelayLevel", "1s 5x").unwrap_err();
+        assert!(err.to_string().contains("messageDelayLevel"), "{err}");
         let err = c.set("flushDiskType", "SOMETIMES").unwrap_err();
         assert!(err.to_string().contains("flushDiskType"));
         assert!(c.set("mappedFileSizeCommitLog", "12").is_err());

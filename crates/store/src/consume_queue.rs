@@ -27,7 +27,8 @@ pub struct CqUnit {
 }
 
 impl CqUnit {
-    fn encode(&self) -> [u8; UNIT_SIZE] {
+    /// The unit as stored: offset, size, tags code, big-endian.
+    pub fn encode(&self) -> [u8; UNIT_SIZE] {
         let mut out = [0u8; UNIT_SIZE];
         out[0..8].copy_from_slice(&self.commit_log_offset.to_be_bytes());
         out[8..12].copy_from_slice(&self.size.to_be_bytes());

@@ -11,6 +11,7 @@
 //! when one is full.
 
 use crate::commitlog::{DispatchRequest, Dispatcher};
+use crate::delay::DelayLevels;
 use crate::segment::Segment;
 use ferrocket_common::properties::{self, keys};
 use ferrocket_common::{sysflag, tag, time};
@@ -544,7 +545,9 @@ fn index_one(index: &IndexService, log: &crate::commitlog::Shared, at: u64) -> i
         Peek::Message { .. } => {
             let view = RecordView::decode(rest, false)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            index.build(&DispatchRequest::from_record(&view, at))?;
+            // The index reads keys only: the delay levels (which set a scheduled record's
+            // tags code) do not matter here.
+            index.build(&DispatchRequest::from_record(&view, at, DelayLevels::java_default()))?;
             Ok(at + view.encoded_len() as u64)
         }
         Peek::Other => Err(io::Error::new(

@@ -6,13 +6,15 @@
 //! SYNC_FLUSH and periodic flushing for ASYNC_FLUSH ([`flush`]), zero-copy reads, and tail
 //! recovery that truncates a torn or corrupted end; the consume queues ([`consume_queue`])
 //! built from it; the [`message_store`] that reads by queue with Java's statuses; and the
-//! put and read statistics Java's broker reports ([`stats`]).
+//! put and read statistics Java's broker reports ([`stats`]); the delay levels that give
+//! scheduled records their due time ([`delay`]).
 //! Settings use the Java key names ([`config`]).
 
 pub mod checkpoint;
 pub mod commitlog;
 pub mod config;
 pub mod consume_queue;
+pub mod delay;
 mod error;
 mod flush;
 pub mod index;
@@ -26,6 +28,7 @@ pub use commitlog::{
 };
 pub use config::{BrokerRole, FlushDiskType, StoreConfig};
 pub use consume_queue::{ConsumeQueue, CqUnit};
+pub use delay::DelayLevels;
 pub use error::StoreError;
 pub use message_store::{
     CleanReport, GetMessageResult, GetMessageStatus, MessageStore, PutWait, QueryResult,

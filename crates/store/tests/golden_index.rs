@@ -4,7 +4,7 @@
 use ferrocket_common::properties;
 use ferrocket_common::record::{peek, Peek, RecordView};
 use ferrocket_store::index::{IndexConfig, IndexService, HEADER_SIZE};
-use ferrocket_store::DispatchRequest;
+use ferrocket_store::{DelayLevels, DispatchRequest};
 
 const COMMITLOG: &[u8] =
     include_bytes!("../../../testdata/golden/store/commitlog/00000000000000000000");
@@ -27,7 +27,11 @@ fn java_commitlog_indexes_to_java_index_bytes() {
         };
         let v = RecordView::decode(&COMMITLOG[pos..], true).unwrap();
         service
-            .build(&DispatchRequest::from_record(&v, pos as u64))
+            .build(&DispatchRequest::from_record(
+                &v,
+                pos as u64,
+                DelayLevels::java_default(),
+            ))
             .unwrap();
         pos += total_size as usize;
     }

@@ -788,3 +788,52 @@ async fn retention_settings_changed_live_apply_to_the_next_pass() {
     let report = store.clean(at_hour(10), 0.10).unwrap();
     assert_eq!(report.commit_log_segments.len(), segments - 1);
 }
+
+/// A record put to `SCHEDULE_TOPIC_XXXX` with a delay level gets its due time as the tags
+/// code of its unit, at put time and again when the queues are rebuilt from the log.
+#[tokio::test]
+async fn scheduled_records_carry_their_due_time() {
+    let dir = TempDir::new("store");
+    let mut cfg = config(&dir);
+    cfg.message_delay_level = ferrocket_store::DelayLevels::parse("1s 5s 2m").unwrap();
+    let topic = ferrocket_common::names::SCHEDULE_TOPIC;
+    let due = |r: &ferrocket_store::PutResult, delay: i64| r.append.store_timestamp + delay;
+    let (two, clamped);
+    {
+        let (store, _) = MessageStore::open(cfg.clone()).unwrap();
+        two = store
+            .put(&message(topic, 1, b"a", "DELAY\u{1}2\u{2}TAGS\u{1}x"))
+            .await
+            .unwrap();
+        clamped = store
+            .put(&message(topic, 2, b"b", "DELAY\u{1}9"))
+            .await
+            .unwrap();
+        // No level: an ordinary tag hash, as Java.
+        store
+            .put(&message(topic, 0, b"c", "TAGS\u{1}x"))
+            .await
+            .unwrap();
+        assert_eq!(store.unit(topic, 1, 0).unwrap().tags_code, due(&two, 5_000));
+        assert_eq!(
+            store.unit(topic, 2, 0).unwrap().tags_code,
+            due(&clamped, 120_000)
+        );
+        assert_eq!(
+            store.unit(topic, 0, 0).unwrap().tags_code,
+            java_string_hash("x") as i64
+        );
+        store.shutdown().unwrap();
+    }
+    std::fs::remove_dir_all(dir.path().join("consumequeue")).unwrap();
+    let (store, _) = MessageStore::open(cfg).unwrap();
+    assert_eq!(store.unit(topic, 1, 0).unwrap().tags_code, due(&two, 5_000));
+    assert_eq!(
+        store.unit(topic, 2, 0).unwrap().tags_code,
+        due(&clamped, 120_000)
+    );
+    assert_eq!(
+        store.unit(topic, 0, 0).unwrap().tags_code,
+        java_string_hash("x") as i64
+    );
+}
