@@ -169,6 +169,18 @@ impl Properties {
         }
     }
 
+    /// `messageProperties2String` of a Java `HashMap` that got these pairs in this order (see
+    /// [`JavaMap`]).
+    pub fn encode_java_order(&self) -> String {
+        let mut map = JavaMap::with_capacity(self.pairs.len());
+        for (k, v) in self.iter() {
+            map.put(k, v);
+        }
+        let mut out = String::with_capacity(self.encoded_len());
+        map.write(&mut out);
+        out
+    }
+
     pub fn encoded_len(&self) -> usize {
         let pairs: usize = self.pairs.iter().map(|(k, v)| k.len() + v.len() + 1).sum();
         pairs + self.pairs.len().saturating_sub(1)
@@ -193,6 +205,107 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Properties {
         }
         p
     }
+}
+
+/// A message's properties as the Java broker holds them, a `HashMap<String, String>`, borrowed
+/// from the strings they come from: what the broker stores whenever it re-serialises a
+/// message's map (every single send, the delay redirect, send-back, delivery from the
+/// schedule) is in this map's iteration order.
+///
+/// A `HashMap` iterates its buckets in index order and each bucket in insertion order; a
+/// key's bucket is its spread `String.hashCode` masked by the table size, which starts at 16
+/// and doubles once more than three quarters full, and never shrinks. A replaced value keeps
+/// its place; a removed and re-added key goes to the end of its bucket. (A bucket turns into a
+/// tree only past 8 entries in a table of 64, far beyond a message's properties.)
+#[derive(Debug, Clone, Default)]
+pub struct JavaMap<'a> {
+    pairs: Vec<(&'a str, &'a str)>,
+    /// The most pairs held at once, which sets the table size.
+    peak: usize,
+}
+
+impl<'a> JavaMap<'a> {
+    pub fn with_capacity(n: usize) -> JavaMap<'a> {
+        JavaMap {
+            pairs: Vec::with_capacity(n),
+            peak: 0,
+        }
+    }
+
+    /// `string2messageProperties`: pairs with an empty name or value are dropped; a name
+    /// seen again replaces the value.
+    pub fn parse(s: &'a str, extra_capacity: usize) -> JavaMap<'a> {
+        let mut map = JavaMap::with_capacity(8 + extra_capacity);
+        for (k, v) in iter(s) {
+            map.put(k, v);
+        }
+        map
+    }
+
+    pub fn get(&self, key: &str) -> Option<&'a str> {
+        self.pairs.iter().find(|(k, _)| *k == key).map(|&(_, v)| v)
+    }
+
+    pub fn put(&mut self, key: &'a str, value: &'a str) {
+        match self.pairs.iter_mut().find(|(k, _)| *k == key) {
+            Some(pair) => pair.1 = value,
+            None => {
+                self.pairs.push((key, value));
+                self.peak = self.peak.max(self.pairs.len());
+            }
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<&'a str> {
+        let at = self.pairs.iter().position(|(k, _)| *k == key)?;
+        Some(self.pairs.remove(at).1)
+    }
+
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// The length of [`write`](Self::write)'s output.
+    pub fn encoded_len(&self) -> usize {
+        let pairs: usize = self.pairs.iter().map(|(k, v)| k.len() + v.len() + 1).sum();
+        pairs + self.pairs.len().saturating_sub(1)
+    }
+
+    /// Appends `messageProperties2String` of the map: pairs in iteration order, joined by
+    /// `0x02`.
+    pub fn write(&self, out: &mut String) {
+        let mut table = 16;
+        while self.peak > table / 4 * 3 {
+            table *= 2;
+        }
+        let mut order: Vec<(usize, usize)> = self
+            .pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (java_hash_map_bucket(k, table), i))
+            .collect();
+        order.sort_unstable();
+        for (n, &(_, i)) in order.iter().enumerate() {
+            if n > 0 {
+                out.push(PROPERTY_SEPARATOR);
+            }
+            let (k, v) = self.pairs[i];
+            out.push_str(k);
+            out.push(NAME_VALUE_SEPARATOR);
+            out.push_str(v);
+        }
+    }
+}
+
+/// The bucket of `key` in a Java `HashMap` of `table` buckets: `String.hashCode` with its high
+/// half folded into the low (`HashMap.hash`), masked.
+fn java_hash_map_bucket(key: &str, table: usize) -> usize {
+    let h = crate::tag::java_string_hash(key) as u32;
+    ((h ^ (h >> 16)) as usize) & (table - 1)
 }
 
 /// Iterates the pairs of a properties string without allocating.
@@ -239,6 +352,78 @@ pub fn split_keys(keys: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn written(map: &JavaMap<'_>) -> String {
+        let mut out = String::new();
+        map.write(&mut out);
+        assert_eq!(out.len(), map.encoded_len());
+        out
+    }
+
+    #[test]
+    fn java_map_keeps_insertion_order_within_a_bucket() {
+        // "Aa" and "BB" share a String.hashCode (2112), so they share a bucket.
+        let mut map = JavaMap::default();
+        map.put("BB", "1");
+        map.put("Aa", "2");
+        assert_eq!(written(&map), "BB\u{1}1\u{2}Aa\u{1}2");
+        map.put("BB", "3"); // a replaced value keeps its place
+        assert_eq!(written(&map), "BB\u{1}3\u{2}Aa\u{1}2");
+        map.remove("BB");
+        map.put("BB", "4"); // a re-added key goes to the end of its bucket
+        assert_eq!(written(&map), "Aa\u{1}2\u{2}BB\u{1}4");
+        // Empty names or values are dropped when parsing, as Java does.
+        let parsed = JavaMap::parse("A\u{1}\u{2}\u{1}x\u{2}BB\u{1}y", 0);
+        assert_eq!(parsed.len(), 1);
+        assert_eq!(parsed.get("BB"), Some("y"));
+    }
+
+    #[test]
+    fn java_map_table_grows_past_three_quarters_and_never_shrinks() {
+        let keys: Vec<String> = [
+            "KEYS",
+            "TAGS",
+            "WAIT",
+            "DELAY",
+            "RETRY_TOPIC",
+            "REAL_TOPIC",
+            "REAL_QID",
+            "UNIQ_KEY",
+            "CLUSTER",
+            "RECONSUME_TIME",
+            "MAX_OFFSET",
+            "MIN_OFFSET",
+            "TRAN_MSG",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let by_bucket = |table: usize, n: usize| {
+            let mut k: Vec<&str> = keys[..n].iter().map(String::as_str).collect();
+            k.sort_by_key(|k| java_hash_map_bucket(k, table));
+            k
+        };
+        let names = |map: &JavaMap<'_>| -> Vec<String> {
+            Properties::parse(&written(map))
+                .iter()
+                .map(|(k, _)| k.to_owned())
+                .collect()
+        };
+        let mut twelve = JavaMap::default();
+        for k in &keys[..12] {
+            twelve.put(k, "v");
+        }
+        assert_eq!(names(&twelve), by_bucket(16, 12));
+        // A thirteenth pair doubles the table; removing it leaves the table at 32.
+        let mut grown = twelve.clone();
+        grown.put(&keys[12], "v");
+        grown.remove(&keys[12]);
+        assert_eq!(names(&grown), by_bucket(32, 12));
+        assert_ne!(
+            by_bucket(16, 12),
+            by_bucket(32, 12),
+            "the keys tell 16 from 32"
+        );
+    }
 
     #[test]
     fn round_trip_without_trailing_separator() {

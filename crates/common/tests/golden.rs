@@ -109,3 +109,43 @@ fn ipv6_pull_record_is_byte_exact() {
     assert_eq!(decoded.header.sys_flag, 0x30);
     assert_eq!(decoded.offset_msg_id().encode().len(), 56);
 }
+
+/// Every properties string the Java broker stored is in Java `HashMap` order: parsing it and
+/// writing it back in that order gives the same string, whatever order the pairs are added in
+/// (only pairs sharing a bucket keep their relative order, and parsing keeps it).
+#[test]
+fn java_stored_properties_are_in_hash_map_order() {
+    use ferrocket_common::properties::Properties;
+    let mut pos = 0;
+    let mut checked = 0;
+    while pos < COMMITLOG.len() {
+        let Peek::Message { total_size } = peek(&COMMITLOG[pos..]) else {
+            panic!("no record at {pos}");
+        };
+        let view = RecordView::decode(&COMMITLOG[pos..], true).unwrap();
+        let parsed = Properties::parse(view.properties);
+        let names: std::collections::HashSet<_> = parsed.iter().map(|(k, _)| k).collect();
+        // A batch's record is its message's own properties as the client wrote them, then
+        // the batch's (`CLUSTER` and the header's), so a name may come twice; only the
+        // batch's part is a map the broker wrote.
+        let broker_written = if names.len() < parsed.len() {
+            let at = view.properties.find("CLUSTER\u{1}").expect("batch part");
+            &view.properties[at..]
+        } else {
+            view.properties
+        };
+        assert_eq!(
+            Properties::parse(broker_written).encode_java_order(),
+            broker_written,
+            "record at {pos}"
+        );
+        if parsed.len() > 4 {
+            checked += 1;
+        }
+        pos += total_size as usize;
+    }
+    assert!(
+        checked > 20,
+        "{checked} records with more than four properties"
+    );
+}

@@ -725,7 +725,11 @@ impl CommitLog {
             queue_index,
             dispatchable: sysflag::is_dispatchable(msg.sys_flag),
             tags_code: tag::tags_code(properties::find(msg.properties, properties::keys::TAGS)),
-            deliver_delay: scheduled_delay(msg.topic, msg.properties, &self.config.message_delay_level),
+            deliver_delay: scheduled_delay(
+                msg.topic,
+                msg.properties,
+                &self.config.message_delay_level,
+            ),
         })
     }
 

@@ -1,7 +1,7 @@
 //! Store settings, read under the Java `MessageStoreConfig` key names.
 
-use std::path::PathBuf;
 use crate::delay::DelayLevels;
+use std::path::PathBuf;
 use std::time::Duration;
 use thiserror::Error;
 

@@ -547,7 +547,11 @@ fn index_one(index: &IndexService, log: &crate::commitlog::Shared, at: u64) -> i
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
             // The index reads keys only: the delay levels (which set a scheduled record's
             // tags code) do not matter here.
-            index.build(&DispatchRequest::from_record(&view, at, DelayLevels::java_default()))?;
+            index.build(&DispatchRequest::from_record(
+                &view,
+                at,
+                DelayLevels::java_default(),
+            ))?;
             Ok(at + view.encoded_len() as u64)
         }
         Peek::Other => Err(io::Error::new(
