@@ -14,6 +14,7 @@ pub mod handlers;
 pub mod locks;
 pub mod long_poll;
 pub mod offsets;
+pub mod redirect;
 pub mod topic_config;
 
 pub use broker::Broker;

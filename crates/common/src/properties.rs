@@ -282,12 +282,20 @@ impl<'a> JavaMap<'a> {
         while self.peak > table / 4 * 3 {
             table *= 2;
         }
-        let mut order: Vec<(usize, usize)> = self
-            .pairs
-            .iter()
-            .enumerate()
-            .map(|(i, (k, _))| (java_hash_map_bucket(k, table), i))
-            .collect();
+        // (bucket, insertion index) of each pair, on the stack for the usual handful: every
+        // single send writes one of these maps.
+        const ON_STACK: usize = 32;
+        let mut stack = [(0usize, 0usize); ON_STACK];
+        let mut heap = Vec::new();
+        let order = if self.pairs.len() <= ON_STACK {
+            &mut stack[..self.pairs.len()]
+        } else {
+            heap.resize(self.pairs.len(), (0, 0));
+            &mut heap[..]
+        };
+        for (slot, (i, (k, _))) in order.iter_mut().zip(self.pairs.iter().enumerate()) {
+            *slot = (java_hash_map_bucket(k, table), i);
+        }
         order.sort_unstable();
         for (n, &(_, i)) in order.iter().enumerate() {
             if n > 0 {

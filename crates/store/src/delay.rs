@@ -86,9 +86,13 @@ impl DelayLevels {
     /// `DELAY` clamped to the highest level, as the CommitLog reads it; `None` when the
     /// property is absent, unparseable or not positive.
     pub fn level_of(&self, properties: &str) -> Option<i32> {
-        let level: i32 = properties::find(properties, keys::DELAY_TIME_LEVEL)?
-            .parse()
-            .ok()?;
+        self.clamp(properties::find(properties, keys::DELAY_TIME_LEVEL))
+    }
+
+    /// A `DELAY` value clamped to the highest level; `None` when absent, unparseable or not
+    /// positive.
+    pub fn clamp(&self, delay: Option<&str>) -> Option<i32> {
+        let level: i32 = delay?.parse().ok()?;
         (level > 0).then(|| level.min(self.max_level()))
     }
 }

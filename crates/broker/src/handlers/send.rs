@@ -1,10 +1,11 @@
 //! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320)
 //! (`SendMessageProcessor`, `AbstractSendMessageProcessor.msgCheck`).
 
+use crate::redirect;
 use crate::{Broker, BrokerConfig};
 use ferrocket_common::message_id::OffsetMessageId;
-use ferrocket_common::properties::{self, keys};
-use ferrocket_common::{batch, sysflag, TopicNameRef};
+use ferrocket_common::properties::{self, keys, JavaMap};
+use ferrocket_common::{batch, names, sysflag, TopicNameRef};
 use ferrocket_protocol::body::{perm, TopicConfig, TopicFilterType};
 use ferrocket_protocol::header::{SendMessageRequestHeaderRef, SendMessageResponseHeader};
 use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
@@ -149,47 +150,48 @@ async fn check(
     Ok(target)
 }
 
-/// The stored properties: the client's (with batch-level `extra` ones winning) without `WAIT`,
-/// plus `CLUSTER`, appended to `out`. One pass over the raw strings; a batch writes all its
-/// messages' properties into one string.
-fn write_stored_properties(
-    out: &mut String,
+/// A single send's stored form (`asyncSendMessage`): the client's map plus `CLUSTER`, written
+/// without `WAIT` (Java leaves it out to save bytes); a delayed message goes through the
+/// CommitLog's redirect, which writes the whole map again, `WAIT` put back included.
+fn stored_form<'a>(
     broker: &Broker,
+    live: &BrokerConfig,
     client: Option<&str>,
-    extra: Option<&str>,
-) {
-    let client = client.unwrap_or("");
-    let extra = extra.unwrap_or("");
-    let cluster = broker.boot_config.cluster_name.as_str();
-    let start = out.len();
-    let mut push = |k: &str, v: &str| {
-        if out.len() > start {
-            out.push(properties::PROPERTY_SEPARATOR);
-        }
-        out.push_str(k);
-        out.push(properties::NAME_VALUE_SEPARATOR);
-        out.push_str(v);
-    };
-    let kept = |k: &str| k != keys::WAIT_STORE_MSG_OK && k != keys::CLUSTER;
-    for (k, v) in properties::iter(client) {
-        if kept(k) && properties::find(extra, k).is_none() {
-            push(k, v);
+    sys_flag: i32,
+    topic: &'a str,
+    queue_id: i32,
+) -> redirect::StoredForm<'a> {
+    let levels = &live.store.message_delay_level;
+    let mut map = JavaMap::parse(client.unwrap_or(""), 4);
+    map.put(keys::CLUSTER, &broker.boot_config.cluster_name);
+    let wait = map.remove(keys::WAIT_STORE_MSG_OK);
+    if let Some(wait) = wait {
+        if redirect::delay_level(levels, sys_flag, &map).is_some() {
+            map.put(keys::WAIT_STORE_MSG_OK, wait);
         }
     }
-    for (k, v) in properties::iter(extra) {
-        if kept(k) {
-            push(k, v);
-        }
-    }
-    push(keys::CLUSTER, cluster);
+    redirect::for_store(levels, sys_flag, map, topic, queue_id)
 }
 
-/// [`write_stored_properties`] of one message, in a string of its own.
-fn stored_properties(broker: &Broker, client: Option<&str>, extra: Option<&str>) -> String {
-    let capacity = client.map_or(0, str::len) + extra.map_or(0, str::len) + 32;
-    let mut out = String::with_capacity(capacity);
-    write_stored_properties(&mut out, broker, client, extra);
+/// The part of a batch's stored properties the broker adds to each message's own
+/// (`MessageExtEncoder.encode(MessageExtBatch)`): the header's map plus `CLUSTER`, in Java
+/// order.
+fn batch_properties(broker: &Broker, header: Option<&str>) -> String {
+    let mut map = JavaMap::parse(header.unwrap_or(""), 1);
+    map.put(keys::CLUSTER, &broker.boot_config.cluster_name);
+    let mut out = String::with_capacity(map.encoded_len());
+    map.write(&mut out);
     out
+}
+
+/// A batch message's stored properties: its own string as the client wrote it, a separator
+/// unless it ends with one, then the batch's part.
+fn write_batch_item_properties(out: &mut String, own: &str, batch: &str) {
+    out.push_str(own);
+    if !own.is_empty() && !batch.is_empty() && !own.ends_with(properties::PROPERTY_SEPARATOR) {
+        out.push(properties::PROPERTY_SEPARATOR);
+    }
+    out.push_str(batch);
 }
 
 fn choose_queue(h: &SendMessageRequestHeaderRef<'_>, target: &SendTarget) -> i32 {
@@ -293,12 +295,19 @@ pub async fn send_message(
             Err(resp) => return Ok(Some(resp)),
         }
     } else {
-        let props = stored_properties(&broker, h.properties, None);
-        if props.len() > i16::MAX as usize {
+        let (topic, queue_id) = match retry_destination(&broker, &request, &h).await {
+            Ok(Some((dlq, queue))) => (dlq, queue),
+            Ok(None) => (h.topic.to_owned(), queue_id),
+            Err(resp) => return Ok(Some(resp)),
+        };
+        let form = stored_form(&broker, &live, h.properties, sys_flag, &topic, queue_id);
+        if form.properties.len() > i16::MAX as usize {
             return Ok(Some(illegal_message(&broker)));
         }
         let msg = PutMessage {
-            properties: &props,
+            topic: form.topic,
+            queue_id: form.queue_id,
+            properties: &form.properties,
             ..base
         };
         match broker.store.put_waiting(&msg, put_wait(h.properties)).await {
@@ -328,6 +337,53 @@ pub async fn send_message(
     Ok(Some(resp))
 }
 
+/// `MQVersion.Version.V3_4_9.ordinal()`: clients from this version on say how many times a
+/// message may be reconsumed; older ones leave it to the group's `retryMaxTimes`.
+pub(crate) const VERSION_3_4_9: i32 = 121;
+
+/// `handleRetryAndDLQ`: a message sent to a group's retry topic (a consumer's fallback when
+/// its send-back failed) goes to the group's dead-letter topic, queue 0, once it has been
+/// consumed `maxReconsumeTimes` times. `Some` names that topic and queue.
+async fn retry_destination(
+    broker: &Broker,
+    request: &RemotingCommand,
+    h: &SendMessageRequestHeaderRef<'_>,
+) -> Result<Option<(String, i32)>, RemotingCommand> {
+    let Some(group) = h.topic.strip_prefix(names::RETRY_GROUP_TOPIC_PREFIX) else {
+        return Ok(None);
+    };
+    let config = broker
+        .groups
+        .get_or_create(group)
+        .await
+        .map_err(|e| response(broker, ResponseCode::SYSTEM_ERROR, Some(e.to_string())))?;
+    let max = match h.max_reconsume_times {
+        Some(max) if request.version >= VERSION_3_4_9 => max,
+        _ => config.retry_max_times,
+    };
+    if h.reconsume_times.unwrap_or(0) < max {
+        return Ok(None);
+    }
+    let dlq = format!("{}{group}", names::DLQ_GROUP_TOPIC_PREFIX);
+    create_dead_letter_topic(broker, &dlq)
+        .await
+        .map_err(|e| response(broker, ResponseCode::SYSTEM_ERROR, Some(e.to_string())))?;
+    Ok(Some((dlq, 0)))
+}
+
+/// `%DLQ%<group>`: one read-write queue (`DLQ_NUMS_PER_GROUP`), announced to the name
+/// servers when new.
+pub(crate) async fn create_dead_letter_topic(broker: &Broker, topic: &str) -> std::io::Result<()> {
+    if broker.topics.get_with(topic, |_| ()).is_none() {
+        broker
+            .topics
+            .create_plain(topic, 1, perm::READ | perm::WRITE)
+            .await?;
+        broker.registration_needed();
+    }
+    Ok(())
+}
+
 /// Stores every message of a batch body in the same queue, back to back with consecutive
 /// queue offsets, and waits once for the flush (unless the batch's `WAIT` says not to).
 async fn put_batch(
@@ -347,7 +403,8 @@ async fn put_batch(
         return Err(illegal_message(broker));
     }
     // Every message's stored properties, one after the other in one string.
-    let extra = h.properties.map_or(0, str::len) + 32;
+    let batch_part = batch_properties(broker, h.properties);
+    let extra = batch_part.len() + 1;
     let mut all_properties =
         String::with_capacity(items.iter().map(|item| item.properties.len() + extra).sum());
     let mut property_ranges = Vec::with_capacity(items.len());
@@ -360,12 +417,7 @@ async fn put_batch(
             ));
         }
         let start = all_properties.len();
-        write_stored_properties(
-            &mut all_properties,
-            broker,
-            Some(item.properties),
-            h.properties,
-        );
+        write_batch_item_properties(&mut all_properties, item.properties, &batch_part);
         if all_properties.len() - start > i16::MAX as usize {
             return Err(illegal_message(broker));
         }
