@@ -38,6 +38,8 @@ pub struct Broker {
     pub topics: TopicConfigManager,
     pub offsets: ConsumerOffsets,
     pub groups: SubscriptionGroups,
+    /// The scheduler's progress per delay level.
+    pub delay_offsets: crate::schedule::DelayOffsets,
     pub clients: Clients,
     pub holds: Arc<PullHolds>,
     pub locks: crate::locks::QueueLocks,
@@ -124,6 +126,11 @@ impl Broker {
         }
         let offsets = ConsumerOffsets::load(&config.store.root_dir);
         let groups = SubscriptionGroups::load(&config.store.root_dir);
+        let delay_offsets = crate::schedule::DelayOffsets::load(
+            &config.store.root_dir,
+            &store,
+            &config.store.message_delay_level,
+        );
         Arc::new(Broker {
             store_host: config.broker_addr().parse().ok(),
             config: RwLock::new(Arc::new(config.clone())),
@@ -134,6 +141,7 @@ impl Broker {
             topics,
             offsets,
             groups,
+            delay_offsets,
             clients: Clients::default(),
             holds,
             locks: Default::default(),
@@ -167,7 +175,7 @@ impl Broker {
         };
         type Handler =
             fn(&Arc<Broker>, &Channel, &RemotingCommand) -> ferrocket_remoting::HandlerResult;
-        let sync_handlers: [(RequestCode, Handler); 23] = [
+        let sync_handlers: [(RequestCode, Handler); 24] = [
             (
                 RequestCode::GET_ALL_TOPIC_CONFIG,
                 handlers::admin::all_topic_config,
@@ -209,6 +217,10 @@ impl Broker {
                 handlers::admin::broker_config,
             ),
             (RequestCode::LOCK_BATCH_MQ, handlers::admin::lock_batch),
+            (
+                RequestCode::GET_ALL_DELAY_OFFSET,
+                handlers::admin::all_delay_offsets,
+            ),
             (RequestCode::UNLOCK_BATCH_MQ, handlers::admin::unlock_batch),
             (RequestCode::QUERY_CONSUMER_OFFSET, |b, _, r| {
                 handlers::offsets::query_consumer_offset(b, r)
@@ -282,6 +294,10 @@ impl Broker {
                 RequestCode::HEART_BEAT,
                 self.handler(handlers::clients::heartbeat),
             ),
+            (
+                RequestCode::CONSUMER_SEND_MSG_BACK,
+                self.handler(handlers::send_back::send_back),
+            ),
         ];
         for (code, processor) in async_routes {
             router = router.route_shared(&[code], processor);
@@ -323,6 +339,7 @@ impl Broker {
     pub fn persist(&self) {
         for (what, result) in [
             ("consumerOffset.json", self.offsets.persist()),
+            ("delayOffset.json", self.delay_offsets.persist()),
             ("subscriptionGroup.json", self.groups.persist()),
             ("topics.json", self.topics.persist()),
         ] {

@@ -2,7 +2,9 @@
 //!
 //! [`Broker`] holds the shared state (configuration, store, topics, consumer offsets,
 //! subscription groups, clients, held pulls) and routes each request code to a handler in
-//! [`handlers`]; [`run`] opens the store, serves a listener, keeps the broker registered with
+//! [`handlers`]; delayed messages and consumers' retries wait in the schedule until
+//! [`schedule`] delivers them, stored in the form Java stores them ([`redirect`]);
+//! [`run`] opens the store, serves a listener, keeps the broker registered with
 //! every name server and, on shutdown, answers held pulls, persists its tables, unregisters
 //! and closes the store cleanly.
 
@@ -15,6 +17,7 @@ pub mod locks;
 pub mod long_poll;
 pub mod offsets;
 pub mod redirect;
+pub mod schedule;
 pub mod topic_config;
 
 pub use broker::Broker;
@@ -91,6 +94,7 @@ pub async fn serve(
     let registration = tokio::spawn(broker.clone().registration_loop());
     let housekeeping = tokio::spawn(broker.clone().housekeeping_loop());
     let sampling = tokio::spawn(broker.clone().stats_sampling_loop());
+    let scheduling = tokio::spawn(schedule::delivery_loop(broker.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -120,6 +124,7 @@ pub async fn serve(
     registration.abort();
     housekeeping.abort();
     sampling.abort();
+    scheduling.abort();
     // The last writes of offsets, groups and topics, fsync'd: off the runtime.
     let persisting = broker.clone();
     if let Err(e) = tokio::task::spawn_blocking(move || persisting.persist()).await {

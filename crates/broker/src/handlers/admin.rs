@@ -273,6 +273,15 @@ pub fn system_topics(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> 
 /// GET_BROKER_RUNTIME_INFO (`AdminBrokerProcessor.prepareRuntimeInfo`): the store's
 /// statistics and disk figures with the broker's own, every key Java reports, so that
 /// `mqadmin clusterList` and `brokerStatus` read it as they read a Java broker's.
+/// GET_ALL_DELAY_OFFSET (45): the scheduler's progress, as `delayOffset.json` holds it (a
+/// slave copies it from its master).
+pub fn all_delay_offsets(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
+    let body = json::to_vec(&broker.delay_offsets.snapshot());
+    Ok(Some(
+        RemotingCommand::response(ResponseCode::SUCCESS, None).with_body(body),
+    ))
+}
+
 pub fn runtime_info(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
     let store = &broker.store;
     let log = store.commit_log();
@@ -342,6 +351,15 @@ pub fn runtime_info(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> H
         "queryThreadPoolQueueHeadWaitTimeMills",
     ] {
         put(key, "0".into());
+    }
+    // `ScheduleMessageService.buildRunningStats`: each level that delivered something, as
+    // "next offset to deliver,max offset".
+    for (level, offset) in broker.delay_offsets.snapshot().offset_table {
+        let max = store.max_offset(names::SCHEDULE_TOPIC, level - 1);
+        put(
+            &format!("scheduleMessageOffset_{level}"),
+            format!("{offset},{max}"),
+        );
     }
     // Queue units are written with the record; the index follows within milliseconds, and
     // Java counts its index builder into this figure too.

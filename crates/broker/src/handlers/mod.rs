@@ -7,3 +7,4 @@ pub mod offsets;
 pub mod pull;
 pub mod query;
 pub mod send;
+pub mod send_back;
