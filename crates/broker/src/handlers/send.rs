@@ -295,12 +295,15 @@ pub async fn send_message(
             Err(resp) => return Ok(Some(resp)),
         }
     } else {
-        let (topic, queue_id) = match retry_destination(&broker, &request, &h).await {
-            Ok(Some((dlq, queue))) => (dlq, queue),
-            Ok(None) => (h.topic.to_owned(), queue_id),
+        let dead_letter = match retry_destination(&broker, &request, &h).await {
+            Ok(d) => d,
             Err(resp) => return Ok(Some(resp)),
         };
-        let form = stored_form(&broker, &live, h.properties, sys_flag, &topic, queue_id);
+        let (topic, queue_id) = match &dead_letter {
+            Some((dlq, queue)) => (dlq.as_str(), *queue),
+            None => (h.topic, queue_id),
+        };
+        let form = stored_form(&broker, &live, h.properties, sys_flag, topic, queue_id);
         if form.properties.len() > i16::MAX as usize {
             return Ok(Some(illegal_message(&broker)));
         }
