@@ -117,8 +117,8 @@ async fn a_send_costs_a_bounded_number_of_allocations_on_the_broker() {
         );
     }
     // A batch of 32 costs well under one allocation per message: the messages' stored
-    // properties share one string, their ids another (measured 22 per batch, the batch's own map included; 57 when each
-    // message had its own properties string).
+    // properties share one string, their ids another (measured 22 per batch, the batch's
+    // own map included; 57 when each message had its own properties string).
     let uniq: Vec<String> = (0..32)
         .map(|i| format!("UNIQ_KEY\u{1}7F0000015AEB1DBD16A6687{i:011}\u{2}TAGS\u{1}T"))
         .collect();
