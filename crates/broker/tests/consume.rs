@@ -20,19 +20,7 @@ async fn send(
     body: &str,
     props: &str,
 ) -> SendMessageResponseHeader {
-    let req = RemotingCommand::request_with_header(
-        RequestCode::SEND_MESSAGE_V2,
-        &v2(topic, queue_id, props),
-    )
-    .with_body(body.as_bytes().to_vec());
-    let resp = cluster.call(c, req).await;
-    assert_eq!(
-        resp.response_code(),
-        ResponseCode::SUCCESS,
-        "{:?}",
-        resp.remark
-    );
-    resp.decode_header().unwrap()
+    send_ok(c, cluster, v2(topic, queue_id, props), body.as_bytes()).await
 }
 
 fn pull(

@@ -21,24 +21,6 @@ async fn start_with_levels(levels: &str) -> Cluster {
     start(move |c| c.store.message_delay_level = levels).await
 }
 
-async fn send_with(
-    c: &RemotingClient,
-    cluster: &Cluster,
-    header: SendMessageRequestHeaderV2,
-    body: &str,
-) -> SendMessageResponseHeader {
-    let req = RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &header)
-        .with_body(body.as_bytes().to_vec());
-    let resp = cluster.call(c, req).await;
-    assert_eq!(
-        resp.response_code(),
-        ResponseCode::SUCCESS,
-        "{:?}",
-        resp.remark
-    );
-    resp.decode_header().unwrap()
-}
-
 /// The record a consume-queue unit points at.
 fn record_in(cluster: &Cluster, topic: &str, queue_id: i32, offset: i64) -> (i64, MessageRecord) {
     let unit = cluster.store.unit(topic, queue_id, offset).unwrap();
@@ -88,11 +70,11 @@ fn props(record: &MessageRecord, key: &str) -> Option<String> {
 async fn a_delayed_send_waits_in_the_schedule_then_arrives_in_its_topic() {
     let cluster = start_with_levels("1s 2s").await;
     let c = client();
-    let sent = send_with(
+    let sent = send_ok(
         &c,
         &cluster,
         v2("Delayed", 0, "DELAY\u{1}2\u{2}WAIT\u{1}true\u{2}TAGS\u{1}T"),
-        "later",
+        b"later",
     )
     .await;
     // Stored in the schedule, queue level - 1, due two seconds after it was stored.
@@ -137,11 +119,11 @@ async fn a_delayed_send_waits_in_the_schedule_then_arrives_in_its_topic() {
 async fn send_back_retries_through_the_schedule_then_dead_letters() {
     let cluster = start_with_levels("1s 1s 1s 1s").await;
     let c = client();
-    let sent = send_with(
+    let sent = send_ok(
         &c,
         &cluster,
         v2("Work", 0, "TAGS\u{1}T\u{2}KEYS\u{1}k1"),
-        "job",
+        b"job",
     )
     .await;
     let original = OffsetMessageId::decode(&sent.msg_id)
@@ -216,7 +198,7 @@ async fn a_fallback_send_to_the_retry_topic_dead_letters_when_exhausted() {
     let mut header = v2("%RETRY%G", 0, props_text);
     header.j = Some(2);
     header.l = Some(2);
-    let sent = send_with(&c, &cluster, header, "tired").await;
+    let sent = send_ok(&c, &cluster, header, b"tired").await;
     let scheduled = stored(&cluster, &sent.msg_id);
     assert_eq!(scheduled.topic, SCHEDULE);
     assert_eq!(props(&scheduled, "REAL_TOPIC").as_deref(), Some("%DLQ%G"));
@@ -225,7 +207,7 @@ async fn a_fallback_send_to_the_retry_topic_dead_letters_when_exhausted() {
     let mut header = v2("%RETRY%G", 0, props_text);
     header.j = Some(1);
     header.l = Some(2);
-    let sent = send_with(&c, &cluster, header, "again").await;
+    let sent = send_ok(&c, &cluster, header, b"again").await;
     assert_eq!(
         props(&stored(&cluster, &sent.msg_id), "REAL_TOPIC").as_deref(),
         Some("%RETRY%G")

@@ -80,6 +80,25 @@ pub fn v2(topic: &str, queue_id: i32, properties: &str) -> SendMessageRequestHea
     }
 }
 
+/// SEND_MESSAGE_V2 with `header` and `body`; the send must succeed.
+pub async fn send_ok(
+    c: &RemotingClient,
+    cluster: &Cluster,
+    header: SendMessageRequestHeaderV2,
+    body: &[u8],
+) -> SendMessageResponseHeader {
+    let req = RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &header)
+        .with_body(body.to_vec());
+    let resp = cluster.call(c, req).await;
+    assert_eq!(
+        resp.response_code(),
+        ResponseCode::SUCCESS,
+        "{:?}",
+        resp.remark
+    );
+    resp.decode_header().unwrap()
+}
+
 pub async fn route(c: &RemotingClient, cluster: &Cluster, topic: &str) -> RemotingCommand {
     let req = RemotingCommand::request_with_header(
         RequestCode::GET_ROUTEINFO_BY_TOPIC,
