@@ -389,6 +389,27 @@ impl Broker {
         }
     }
 
+    /// A group's retry or dead-letter topic (`createTopicInSendMessageBackMethod`): `queues`
+    /// read-write queues, announced to the name servers when created now.
+    pub async fn create_send_back_topic(
+        &self,
+        topic: &str,
+        queues: i32,
+    ) -> std::io::Result<ferrocket_protocol::body::TopicConfig> {
+        let (config, created) = self
+            .topics
+            .create_plain(
+                topic,
+                queues,
+                ferrocket_protocol::body::perm::READ | ferrocket_protocol::body::perm::WRITE,
+            )
+            .await?;
+        if created {
+            self.registration_needed();
+        }
+        Ok(config)
+    }
+
     /// Asks the registration loop to register again now (a topic changed).
     pub fn registration_needed(&self) {
         self.register_now.notify_one();

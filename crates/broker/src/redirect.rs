@@ -48,7 +48,8 @@ pub fn for_store<'a>(
     let level_text = level.to_string();
     let queue_text = queue_id.to_string();
     let mut map = map;
-    if map.get(keys::DELAY_TIME_LEVEL) != Some(level_text.as_str()) {
+    // Java rewrites `DELAY` only when it clamps the level.
+    if map.get(keys::DELAY_TIME_LEVEL).and_then(|v| v.parse().ok()) != Some(level) {
         map.put(keys::DELAY_TIME_LEVEL, &level_text);
     }
     map.put(keys::REAL_TOPIC, topic);

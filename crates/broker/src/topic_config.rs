@@ -174,17 +174,18 @@ impl TopicConfigManager {
         Ok(Some(created))
     }
 
-    /// `createTopicInSendMessageBackMethod`: retry topics get `queues` read-write queues.
+    /// `createTopicInSendMessageBackMethod`: retry and dead-letter topics get `queues` queues
+    /// with `perm`. Returns the topic's config and whether it was created now.
     pub async fn create_plain(
         &self,
         topic: &str,
         queues: i32,
         perm: i32,
-    ) -> std::io::Result<TopicConfig> {
+    ) -> std::io::Result<(TopicConfig, bool)> {
         let (created, write) = {
             let mut state = self.state.lock().expect("topics lock");
             if let Some(existing) = state.topic_config_table.get(topic) {
-                return Ok(existing.clone());
+                return Ok((existing.clone(), false));
             }
             let created = TopicConfig {
                 topic_name: topic.to_owned(),
@@ -199,7 +200,7 @@ impl TopicConfigManager {
             (created, self.bump_and_snapshot(&mut state))
         };
         write.written().await?;
-        Ok(created)
+        Ok((created, true))
     }
 
     fn bump_and_snapshot(&self, state: &mut TopicConfigSerializeWrapper) -> PendingWrite {

@@ -82,8 +82,7 @@ fn scheduled_delay(topic: &str, properties: &str, delays: &DelayLevels) -> Optio
     if topic != names::SCHEDULE_TOPIC {
         return None;
     }
-    let level = delays.level_of(properties)?;
-    Some(delays.deliver_timestamp(level, 0))
+    delays.delay_ms(delays.level_of(properties)?)
 }
 
 /// Builds derived data (consume queues) from records in CommitLog order. Called under the

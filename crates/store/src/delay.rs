@@ -77,12 +77,6 @@ impl DelayLevels {
         self.millis.get(index).copied()
     }
 
-    /// `computeDeliverTimestamp`: when a record stored at `store_timestamp` with `level` is
-    /// due (one second after storing for a level that does not exist).
-    pub fn deliver_timestamp(&self, level: i32, store_timestamp: i64) -> i64 {
-        store_timestamp + self.delay_ms(level).unwrap_or(1_000)
-    }
-
     /// `DELAY` clamped to the highest level, as the CommitLog reads it; `None` when the
     /// property is absent, unparseable or not positive.
     pub fn level_of(&self, properties: &str) -> Option<i32> {
@@ -111,8 +105,6 @@ mod tests {
         assert_eq!(d.delay_ms(18), Some(7_200_000));
         assert_eq!(d.delay_ms(0), None);
         assert_eq!(d.delay_ms(19), None);
-        assert_eq!(d.deliver_timestamp(2, 100), 5_100);
-        assert_eq!(d.deliver_timestamp(40, 100), 1_100);
         assert_eq!(d.as_text(), DEFAULT_DELAY_LEVELS);
     }
 

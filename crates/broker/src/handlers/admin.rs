@@ -270,9 +270,6 @@ pub fn system_topics(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> 
     })
 }
 
-/// GET_BROKER_RUNTIME_INFO (`AdminBrokerProcessor.prepareRuntimeInfo`): the store's
-/// statistics and disk figures with the broker's own, every key Java reports, so that
-/// `mqadmin clusterList` and `brokerStatus` read it as they read a Java broker's.
 /// GET_ALL_DELAY_OFFSET (45): the scheduler's progress, as `delayOffset.json` holds it (a
 /// slave copies it from its master).
 pub fn all_delay_offsets(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
@@ -282,6 +279,9 @@ pub fn all_delay_offsets(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand)
     ))
 }
 
+/// GET_BROKER_RUNTIME_INFO (`AdminBrokerProcessor.prepareRuntimeInfo`): the store's
+/// statistics and disk figures with the broker's own, every key Java reports, so that
+/// `mqadmin clusterList` and `brokerStatus` read it as they read a Java broker's.
 pub fn runtime_info(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
     let store = &broker.store;
     let log = store.commit_log();

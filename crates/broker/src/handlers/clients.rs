@@ -5,7 +5,7 @@ use crate::consumers::ClientChannel;
 use crate::handlers::offsets::empty_ext_response;
 use crate::Broker;
 use ferrocket_common::TopicName;
-use ferrocket_protocol::body::{perm, ConsumerIdList, HeartbeatData};
+use ferrocket_protocol::body::{ConsumerIdList, HeartbeatData};
 use ferrocket_protocol::header::{ConsumerGroupRequestHeader, UnregisterClientRequestHeader};
 use ferrocket_protocol::{json, RemotingCommand, RequestCode, ResponseCode};
 use ferrocket_remoting::{Channel, HandlerResult};
@@ -30,17 +30,9 @@ pub async fn heartbeat(
         // Each consumer group gets its retry topic.
         if let Ok(group_name) = ferrocket_common::GroupName::new(consumer.group_name.as_str()) {
             let retry = TopicName::retry_of(&group_name);
-            if broker.topics.get(retry.as_str()).is_none() {
-                broker
-                    .topics
-                    .create_plain(
-                        retry.as_str(),
-                        group.retry_queue_nums.max(1),
-                        perm::READ | perm::WRITE,
-                    )
-                    .await?;
-                broker.registration_needed();
-            }
+            broker
+                .create_send_back_topic(retry.as_str(), group.retry_queue_nums.max(1))
+                .await?;
         }
         let effect = broker
             .clients

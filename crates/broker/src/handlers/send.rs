@@ -116,12 +116,10 @@ async fn check(
         target = created.as_ref().map(SendTarget::of);
         if target.is_none() && topic.is_retry() {
             let created = broker
-                .topics
-                .create_plain(h.topic, 1, perm::READ | perm::WRITE)
+                .create_send_back_topic(h.topic, 1)
                 .await
                 .map_err(|e| response(broker, ResponseCode::SYSTEM_ERROR, Some(e.to_string())))?;
             target = Some(SendTarget::of(&created));
-            broker.registration_needed();
         }
     }
     let Some(target) = target else {
@@ -199,10 +197,15 @@ fn choose_queue(h: &SendMessageRequestHeaderRef<'_>, target: &SendTarget) -> i32
         return h.queue_id;
     }
     // Java: a random queue of the writable ones.
+    random_queue(target.write_queue_nums)
+}
+
+/// A random queue of `n` (Java: `nextInt(99999999) % n`), from the clock's nanoseconds.
+pub(crate) fn random_queue(n: i32) -> i32 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    (nanos % target.write_queue_nums.max(1) as u32) as i32
+    (nanos % n.max(1) as u32) as i32
 }
 
 fn store_error_response(broker: &Broker, e: &StoreError) -> RemotingCommand {
@@ -342,7 +345,20 @@ pub async fn send_message(
 
 /// `MQVersion.Version.V3_4_9.ordinal()`: clients from this version on say how many times a
 /// message may be reconsumed; older ones leave it to the group's `retryMaxTimes`.
-pub(crate) const VERSION_3_4_9: i32 = 121;
+const VERSION_3_4_9: i32 = 121;
+
+/// How many times a message may be reconsumed before it goes to the dead-letter topic: the
+/// request's own figure from a client of V3_4_9 or later, else the group's.
+pub(crate) fn max_reconsume_times(
+    request: &RemotingCommand,
+    from_header: Option<i32>,
+    group: &ferrocket_protocol::body::SubscriptionGroupConfig,
+) -> i32 {
+    match from_header {
+        Some(max) if request.version >= VERSION_3_4_9 => max,
+        _ => group.retry_max_times,
+    }
+}
 
 /// `handleRetryAndDLQ`: a message sent to a group's retry topic (a consumer's fallback when
 /// its send-back failed) goes to the group's dead-letter topic, queue 0, once it has been
@@ -360,32 +376,20 @@ async fn retry_destination(
         .get_or_create(group)
         .await
         .map_err(|e| response(broker, ResponseCode::SYSTEM_ERROR, Some(e.to_string())))?;
-    let max = match h.max_reconsume_times {
-        Some(max) if request.version >= VERSION_3_4_9 => max,
-        _ => config.retry_max_times,
-    };
-    if h.reconsume_times.unwrap_or(0) < max {
+    if h.reconsume_times.unwrap_or(0) < max_reconsume_times(request, h.max_reconsume_times, &config)
+    {
         return Ok(None);
     }
     let dlq = format!("{}{group}", names::DLQ_GROUP_TOPIC_PREFIX);
-    create_dead_letter_topic(broker, &dlq)
+    broker
+        .create_send_back_topic(&dlq, DLQ_QUEUES)
         .await
         .map_err(|e| response(broker, ResponseCode::SYSTEM_ERROR, Some(e.to_string())))?;
     Ok(Some((dlq, 0)))
 }
 
-/// `%DLQ%<group>`: one read-write queue (`DLQ_NUMS_PER_GROUP`), announced to the name
-/// servers when new.
-pub(crate) async fn create_dead_letter_topic(broker: &Broker, topic: &str) -> std::io::Result<()> {
-    if broker.topics.get_with(topic, |_| ()).is_none() {
-        broker
-            .topics
-            .create_plain(topic, 1, perm::READ | perm::WRITE)
-            .await?;
-        broker.registration_needed();
-    }
-    Ok(())
-}
+/// `DLQ_NUMS_PER_GROUP`: a group's dead-letter topic has one queue.
+pub(crate) const DLQ_QUEUES: i32 = 1;
 
 /// Stores every message of a batch body in the same queue, back to back with consecutive
 /// queue offsets, and waits once for the flush (unless the batch's `WAIT` says not to).

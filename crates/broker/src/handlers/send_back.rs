@@ -3,7 +3,7 @@
 //! topic, through the schedule (level `3 + reconsumeTimes` unless the consumer chose one), or
 //! in the group's dead-letter topic once the message has been reconsumed too often.
 
-use super::send::{create_dead_letter_topic, VERSION_3_4_9};
+use super::send::{max_reconsume_times, random_queue, DLQ_QUEUES};
 use crate::{redirect, Broker};
 use ferrocket_common::message_id::OffsetMessageId;
 use ferrocket_common::names;
@@ -17,14 +17,6 @@ use std::sync::Arc;
 
 fn answer(code: ResponseCode, remark: impl Into<Option<String>>) -> HandlerResult {
     Ok(Some(RemotingCommand::response(code, remark.into())))
-}
-
-/// A random queue of `n` (Java: `nextInt(99999999) % n`).
-fn random_queue(n: i32) -> i32 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    (nanos % n.max(1) as u32) as i32
 }
 
 pub async fn send_back(
@@ -52,12 +44,7 @@ pub async fn send_back(
     }
     let retry_topic = format!("{}{}", names::RETRY_GROUP_TOPIC_PREFIX, h.group);
     let retry_config = match broker
-        .topics
-        .create_plain(
-            &retry_topic,
-            group.retry_queue_nums,
-            perm::READ | perm::WRITE,
-        )
+        .create_send_back_topic(&retry_topic, group.retry_queue_nums)
         .await
     {
         Ok(c) => c,
@@ -69,30 +56,24 @@ pub async fn send_back(
             format!("the topic[{retry_topic}] sending message is forbidden"),
         );
     }
-    let Some(record) = u64::try_from(h.offset)
+    let record = u64::try_from(h.offset)
         .ok()
-        .and_then(|at| broker.store.commit_log().record_at(at))
+        .and_then(|at| broker.store.commit_log().record_at(at));
+    let Some(view) = record
+        .as_deref()
+        .and_then(|r| RecordView::decode(r, false).ok())
     else {
         return answer(
             ResponseCode::SYSTEM_ERROR,
             format!("look message by offset failed, {}", h.offset),
         );
     };
-    let Ok(view) = RecordView::decode(&record, false) else {
-        return answer(
-            ResponseCode::SYSTEM_ERROR,
-            format!("look message by offset failed, {}", h.offset),
-        );
-    };
-    let max = match h.max_reconsume_times {
-        Some(max) if request.version >= VERSION_3_4_9 => max,
-        _ => group.retry_max_times,
-    };
+    let max = max_reconsume_times(&request, h.max_reconsume_times, &group);
     let reconsumed = view.header.reconsume_times;
     let dead_letter = reconsumed >= max || h.delay_level < 0;
     let (topic, queue_id, delay) = if dead_letter {
         let dlq = format!("{}{}", names::DLQ_GROUP_TOPIC_PREFIX, h.group);
-        if let Err(e) = create_dead_letter_topic(&broker, &dlq).await {
+        if let Err(e) = broker.create_send_back_topic(&dlq, DLQ_QUEUES).await {
             return answer(ResponseCode::SYSTEM_ERROR, e.to_string());
         }
         (dlq, 0, 0)
