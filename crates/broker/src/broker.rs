@@ -41,6 +41,8 @@ pub struct Broker {
     /// The scheduler's progress per delay level.
     pub delay_offsets: crate::schedule::DelayOffsets,
     pub clients: Clients,
+    /// Per-topic and per-group counters (`BrokerStatsManager`).
+    pub broker_stats: crate::stats::BrokerStats,
     pub holds: Arc<PullHolds>,
     pub locks: crate::locks::QueueLocks,
     pub boot_timestamp: i64,
@@ -53,6 +55,8 @@ pub struct Broker {
 
 /// How long a registration may take (`registerBrokerTimeoutMills`).
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(6);
+/// Seconds between two samples of the broker's counters (`crate::stats`).
+const BROKER_STATS_EVERY: u64 = (crate::stats::SAMPLE_PERIOD_MS / 1000) as u64;
 
 impl Broker {
     /// The address stored in every record and offset message id: `brokerIP1:listenPort`, or
@@ -131,6 +135,7 @@ impl Broker {
             &store,
             &config.store.message_delay_level,
         );
+        let broker_stats = crate::stats::BrokerStats::new(&config.cluster_name);
         Arc::new(Broker {
             store_host: config.broker_addr().parse().ok(),
             config: RwLock::new(Arc::new(config.clone())),
@@ -143,6 +148,7 @@ impl Broker {
             groups,
             delay_offsets,
             clients: Clients::default(),
+            broker_stats,
             holds,
             locks: Default::default(),
             boot_timestamp: ferrocket_common::time::now_ms(),
@@ -175,7 +181,7 @@ impl Broker {
         };
         type Handler =
             fn(&Arc<Broker>, &Channel, &RemotingCommand) -> ferrocket_remoting::HandlerResult;
-        let sync_handlers: [(RequestCode, Handler); 24] = [
+        let sync_handlers: [(RequestCode, Handler); 31] = [
             (
                 RequestCode::GET_ALL_TOPIC_CONFIG,
                 handlers::admin::all_topic_config,
@@ -190,8 +196,35 @@ impl Broker {
             ),
             (
                 RequestCode::GET_CONSUME_STATS,
-                handlers::admin::consume_stats,
+                handlers::progress::consume_stats,
             ),
+            (
+                RequestCode::GET_BROKER_CONSUME_STATS,
+                handlers::progress::broker_consume_stats,
+            ),
+            (
+                RequestCode::QUERY_CONSUME_TIME_SPAN,
+                handlers::progress::consume_time_span,
+            ),
+            (
+                RequestCode::QUERY_CORRECTION_OFFSET,
+                handlers::progress::correction_offset,
+            ),
+            (
+                RequestCode::CLONE_GROUP_OFFSET,
+                handlers::progress::clone_group_offset,
+            ),
+            (
+                RequestCode::GET_ALL_CONSUMER_OFFSET,
+                handlers::progress::all_consumer_offsets,
+            ),
+            (
+                RequestCode::VIEW_BROKER_STATS_DATA,
+                handlers::admin::view_stats,
+            ),
+            (RequestCode::QUERY_CONSUME_QUEUE, |b, _, r| {
+                handlers::query::query_consume_queue(b, r)
+            }),
             (
                 RequestCode::GET_CONSUMER_CONNECTION_LIST,
                 handlers::admin::consumer_connections,
@@ -298,6 +331,14 @@ impl Broker {
                 RequestCode::CONSUMER_SEND_MSG_BACK,
                 self.handler(handlers::send_back::send_back),
             ),
+            (
+                RequestCode::GET_CONSUMER_RUNNING_INFO,
+                self.handler(handlers::call_consumer::running_info),
+            ),
+            (
+                RequestCode::CONSUME_MESSAGE_DIRECTLY,
+                self.handler(handlers::call_consumer::consume_directly),
+            ),
         ];
         for (code, processor) in async_routes {
             router = router.route_shared(&[code], processor);
@@ -379,13 +420,20 @@ impl Broker {
 
     /// Samples the store's statistics once a second, as Java's `StoreStatsService` thread
     /// does: the TPS figures of GET_BROKER_RUNTIME_INFO are differences between samples.
+    /// The broker's own counters are sampled every 10 s.
     pub async fn stats_sampling_loop(self: Arc<Self>) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
+        let mut seconds = 0u64;
         loop {
             tick.tick().await;
-            self.store.stats().sample(ferrocket_common::time::now_ms());
+            let now = ferrocket_common::time::now_ms();
+            self.store.stats().sample(now);
+            seconds += 1;
+            if seconds.is_multiple_of(BROKER_STATS_EVERY) {
+                self.broker_stats.sample(now);
+            }
         }
     }
 

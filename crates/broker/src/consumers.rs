@@ -166,6 +166,27 @@ impl Clients {
             .cloned()
     }
 
+    /// Whether a consumer's figures for `topic` count: Java's consume statistics skip a topic
+    /// the group is online without subscribing to (`findSubscriptionData` is null while
+    /// `findSubscriptionDataCount` is not 0).
+    pub fn counts_topic(&self, group: &str, topic: &str) -> bool {
+        let groups = self.consumers.lock().expect("consumers lock");
+        groups
+            .get(group)
+            .is_none_or(|g| g.subscriptions.is_empty() || g.subscriptions.contains_key(topic))
+    }
+
+    /// The connection of one member of a consumer group (`ConsumerManager.findChannel`).
+    pub fn find_consumer(&self, group: &str, client_id: &str) -> Option<ClientChannel> {
+        self.consumers
+            .lock()
+            .expect("consumers lock")
+            .get(group)?
+            .channels
+            .get(client_id)
+            .cloned()
+    }
+
     pub fn producer_group(&self, group: &str) -> Vec<ClientChannel> {
         self.producers
             .lock()

@@ -18,6 +18,7 @@ pub mod long_poll;
 pub mod offsets;
 pub mod redirect;
 pub mod schedule;
+pub mod stats;
 pub mod topic_config;
 
 pub use broker::Broker;

@@ -47,15 +47,62 @@ impl ConsumerOffsets {
             .copied()
     }
 
-    /// Every `(topic, queue, offset)` the group has committed.
-    pub fn of_group(&self, group: &str) -> Vec<(String, i32, i64)> {
+    /// Topics the group has committed offsets for (`whichTopicByConsumer`).
+    pub fn topics_of_group(&self, group: &str) -> Vec<String> {
         let suffix = format!("@{group}");
         let table = self.table.lock().expect("offsets lock");
         table
-            .iter()
-            .filter_map(|(k, v)| k.strip_suffix(&suffix).map(|topic| (topic.to_owned(), v)))
-            .flat_map(|(topic, v)| v.iter().map(move |(q, o)| (topic.clone(), *q, *o)))
+            .keys()
+            .filter_map(|k| k.strip_suffix(&suffix).map(str::to_owned))
             .collect()
+    }
+
+    /// Every offset the group has committed for `topic`, by queue.
+    pub fn of_topic(&self, group: &str, topic: &str) -> BTreeMap<i32, i64> {
+        self.table
+            .lock()
+            .expect("offsets lock")
+            .get(&key(topic, group))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Copies `src`'s offsets of `topic` to `dest`, replacing what `dest` had
+    /// (`ConsumerOffsetManager.cloneOffset`); nothing when `src` has none.
+    pub fn clone_offsets(&self, src: &str, dest: &str, topic: &str) {
+        let mut table = self.table.lock().expect("offsets lock");
+        if let Some(offsets) = table.get(&key(topic, src)).cloned() {
+            table.insert(key(topic, dest), offsets);
+        }
+    }
+
+    /// Per queue of `topic`, the smallest offset any group but `excluded` has committed
+    /// that `min_offset` of the queue does not put below the queue's start
+    /// (`queryMinOffsetInAllGroup`).
+    pub fn min_over_groups(
+        &self,
+        topic: &str,
+        excluded: &[&str],
+        min_offset: impl Fn(i32) -> i64,
+    ) -> BTreeMap<i32, i64> {
+        let prefix = format!("{topic}@");
+        let table = self.table.lock().expect("offsets lock");
+        let mut min: BTreeMap<i32, i64> = BTreeMap::new();
+        for (k, offsets) in table.iter() {
+            let Some(group) = k.strip_prefix(&prefix) else {
+                continue;
+            };
+            if excluded.contains(&group) {
+                continue;
+            }
+            for (&queue, &offset) in offsets {
+                if offset >= min_offset(queue) {
+                    let entry = min.entry(queue).or_insert(offset);
+                    *entry = (*entry).min(offset);
+                }
+            }
+        }
+        min
     }
 
     /// Groups with offsets for `topic`.

@@ -4,9 +4,7 @@ mod support;
 use support::*;
 
 use ferrocket_common::message_id::OffsetMessageId;
-use ferrocket_protocol::body::{
-    ConsumerData, ConsumerIdList, HeartbeatData, MessageModel, ProducerData, SubscriptionData,
-};
+use ferrocket_protocol::body::ConsumerIdList;
 use ferrocket_protocol::header::*;
 use ferrocket_protocol::{json, RemotingCommand, RequestCode, ResponseCode};
 use ferrocket_remoting::{Channel, ClientConfig, RemotingClient, Router};
@@ -400,22 +398,6 @@ async fn offsets_and_lookups() {
         none.remark.as_deref(),
         Some("can not find message, maybe time range not correct")
     );
-}
-
-fn heartbeat(client_id: &str, group: &str, topic: &str, expression: &str) -> RemotingCommand {
-    let data = HeartbeatData {
-        client_id: client_id.into(),
-        consumer_data_set: vec![ConsumerData {
-            group_name: group.into(),
-            message_model: MessageModel::Clustering,
-            subscription_data_set: vec![SubscriptionData::tag(topic, expression, 1)],
-            ..ConsumerData::default()
-        }],
-        producer_data_set: vec![ProducerData {
-            group_name: "CLIENT_INNER_PRODUCER".into(),
-        }],
-    };
-    RemotingCommand::request(RequestCode::HEART_BEAT).with_body(json::to_vec(&data))
 }
 
 #[tokio::test]

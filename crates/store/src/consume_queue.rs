@@ -197,6 +197,22 @@ impl ConsumeQueue {
         })
     }
 
+    /// The units from `index` to the end of the file holding it, at most `count`: what
+    /// `ConsumeQueue.getIndexBuffer` selects for QUERY_CONSUME_QUEUE. `None` when `index` is
+    /// below the minimum or not yet written.
+    pub fn units_in_file_from(&self, index: i64, count: i64) -> Option<Vec<CqUnit>> {
+        if index < self.min_offset() || index >= self.max_offset() {
+            return None;
+        }
+        let per_file = self.units_per_file() as i64;
+        let file_end = (index / per_file + 1) * per_file;
+        let end = self
+            .max_offset()
+            .min(file_end)
+            .min(index.saturating_add(count.max(0)));
+        Some((index..end).map_while(|offset| self.get(offset)).collect())
+    }
+
     /// Writes the unit for `queue_offset`. Idempotent: an offset already present is skipped
     /// (re-dispatch after recovery). A gap before the first unit is filled with blanks.
     /// Callers serialise puts (the CommitLog writer lock).

@@ -31,5 +31,5 @@ pub use consume_queue::{ConsumeQueue, CqUnit};
 pub use delay::DelayLevels;
 pub use error::StoreError;
 pub use message_store::{
-    CleanReport, GetMessageResult, GetMessageStatus, MessageStore, PutWait, QueryResult,
+    CleanReport, GetMessageResult, GetMessageStatus, MessageStore, PutWait, QueryResult, QueueUnits,
 };

@@ -81,6 +81,15 @@ pub struct CleanReport {
     pub index_files: usize,
 }
 
+/// A consume queue as QUERY_CONSUME_QUEUE shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueUnits {
+    pub min_offset: i64,
+    pub max_offset: i64,
+    /// The units read, or `None` when the index asked for holds none.
+    pub units: Option<Vec<CqUnit>>,
+}
+
 /// A queue entry next to a searched time: (offset, store time).
 type Neighbour = Option<(i64, i64)>;
 
@@ -807,6 +816,23 @@ impl MessageStore {
         self.queues
             .find(topic, queue_id)
             .map_or(0, |q| q.min_offset())
+    }
+
+    /// A queue's bounds and its units from `index` (see [`ConsumeQueue::units_in_file_from`]),
+    /// or `None` when the store has no such queue.
+    pub fn queue_units(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        index: i64,
+        count: i64,
+    ) -> Option<QueueUnits> {
+        let queue = self.queues.find(topic, queue_id)?;
+        Some(QueueUnits {
+            min_offset: queue.min_offset(),
+            max_offset: queue.max_offset(),
+            units: queue.units_in_file_from(index, count),
+        })
     }
 
     /// The consume-queue unit at `offset`.

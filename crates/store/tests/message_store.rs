@@ -87,6 +87,39 @@ async fn consume_queue_units_have_the_java_layout() {
 }
 
 #[tokio::test]
+async fn queue_units_stop_at_the_end_of_their_file_as_get_index_buffer_does() {
+    let dir = TempDir::new("store");
+    let (store, _) = MessageStore::open(config(&dir)).unwrap();
+    let puts = fill(&store, 25).await;
+    assert!(store.queue_units("T", 1, 0, 5).is_none(), "no such queue");
+    assert!(store.queue_units("Nope", 0, 0, 5).is_none());
+    let window = |index, count| store.queue_units("T", 0, index, count).unwrap();
+    let read = window(7, 10);
+    assert_eq!((read.min_offset, read.max_offset), (0, 25));
+    // Units 7, 8, 9: the first file ends at 10 (UNITS_PER_FILE), however many are asked for.
+    let units = read.units.unwrap();
+    assert_eq!(units.len(), 3);
+    for (unit, put) in units.iter().zip(&puts[7..]) {
+        assert_eq!(unit.commit_log_offset as u64, put.append.physical_offset);
+        assert_eq!(unit.size as u32, put.append.size);
+    }
+    assert_eq!(window(20, 3).units.unwrap().len(), 3);
+    assert_eq!(
+        window(20, 100).units.unwrap().len(),
+        5,
+        "up to the written end"
+    );
+    assert_eq!(
+        window(3, 0).units.unwrap(),
+        vec![],
+        "a count of 0 reads nothing"
+    );
+    assert_eq!(window(25, 1).units, None, "not written yet");
+    assert_eq!(window(-1, 1).units, None, "below the minimum");
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
 async fn get_messages_statuses_and_offsets() {
     let dir = TempDir::new("store");
     let (store, _) = MessageStore::open(config(&dir)).unwrap();

@@ -149,57 +149,6 @@ pub fn topic_stats(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand)
     json_ok(&table)
 }
 
-pub fn consume_stats(
-    broker: &Arc<Broker>,
-    _: &Channel,
-    request: &RemotingCommand,
-) -> HandlerResult {
-    let h: GetConsumeStatsRequestHeader = request.decode_header()?;
-    let topics: Vec<String> = match h.topic.as_deref().filter(|t| !t.is_empty()) {
-        Some(t) => vec![t.to_owned()],
-        None => {
-            let mut t: Vec<String> = broker
-                .offsets
-                .of_group(&h.consumer_group)
-                .into_iter()
-                .map(|(t, _, _)| t)
-                .collect();
-            t.dedup();
-            t
-        }
-    };
-    let mut stats = ConsumeStats::default();
-    for topic in topics {
-        let Some(config) = broker.topics.get(&topic) else {
-            continue;
-        };
-        for q in 0..config.write_queue_nums {
-            let consumer_offset = broker
-                .offsets
-                .query(&h.consumer_group, &topic, q)
-                .unwrap_or(0)
-                .max(0);
-            let last_timestamp = if consumer_offset > 0 {
-                broker
-                    .store
-                    .store_time_at(&topic, q, consumer_offset - 1)
-                    .unwrap_or(0)
-            } else {
-                0
-            };
-            stats.offset_table.insert(
-                queue(broker, &topic, q),
-                OffsetWrapper {
-                    broker_offset: broker.store.max_offset(&topic, q),
-                    consumer_offset,
-                    last_timestamp,
-                },
-            );
-        }
-    }
-    json_ok(&stats)
-}
-
 fn connection(c: &crate::consumers::ClientChannel) -> Connection {
     Connection {
         client_addr: c.channel.peer_addr().to_string(),
@@ -268,6 +217,18 @@ pub fn system_topics(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> 
         broker_addr: None,
         topic_list: topics,
     })
+}
+
+/// VIEW_BROKER_STATS_DATA (315): one counter's minute, hour and day figures.
+pub fn view_stats(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
+    let h: ViewBrokerStatsDataRequestHeader = request.decode_header()?;
+    match broker.broker_stats.view(&h.stats_name, &h.stats_key) {
+        Some(data) => json_ok(&data),
+        None => error(
+            ResponseCode::SYSTEM_ERROR,
+            format!("The stats <{}> <{}> not exist", h.stats_name, h.stats_key),
+        ),
+    }
 }
 
 /// GET_ALL_DELAY_OFFSET (45): the scheduler's progress, as `delayOffset.json` holds it (a

@@ -2,8 +2,10 @@
 //! the broker's state and store, and builds the response Java would send.
 
 pub mod admin;
+pub mod call_consumer;
 pub mod clients;
 pub mod offsets;
+pub mod progress;
 pub mod pull;
 pub mod query;
 pub mod send;

@@ -87,6 +87,25 @@ fn answer(
 
 const MASTER_ID: i64 = 0;
 
+/// The response to a pull; messages found count in the group's statistics.
+fn respond(
+    broker: &Broker,
+    h: &PullMessageRequestHeader,
+    result: GetMessageResult,
+    answer: Answer,
+) -> RemotingCommand {
+    if answer.code == ResponseCode::SUCCESS {
+        let bytes = result.messages.iter().map(|m| m.len() as i64).sum();
+        broker.broker_stats.record_get(
+            &h.consumer_group,
+            &h.topic,
+            result.messages.len() as i64,
+            bytes,
+        );
+    }
+    build_response(result, answer)
+}
+
 fn build_response(result: GetMessageResult, answer: Answer) -> RemotingCommand {
     let code = answer.code;
     let mut resp = RemotingCommand::response_with_header(
@@ -252,7 +271,7 @@ pub async fn pull_message(
     }
     let suspend = h.sys_flag & pull_sys_flag::SUSPEND != 0 && h.suspend_timeout_millis > 0;
     if reply.code != ResponseCode::PULL_NOT_FOUND || !suspend {
-        return Ok(Some(build_response(result, reply)));
+        return Ok(Some(respond(&broker, &h, result, reply)));
     }
 
     // Long polling: hold until a message reaches the queue or the hold time ends.
@@ -278,7 +297,7 @@ pub async fn pull_message(
         }
         let found_nothing = reply.code == ResponseCode::PULL_NOT_FOUND;
         if !found_nothing || Instant::now() >= deadline || broker.is_stopping() {
-            return Ok(Some(build_response(result, reply)));
+            return Ok(Some(respond(&broker, &h, result, reply)));
         }
         // Woken by a message the filter rejects: keep holding.
     }

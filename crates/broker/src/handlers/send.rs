@@ -318,7 +318,11 @@ pub async fn send_message(
         };
         match broker.store.put_waiting(&msg, put_wait(h.properties)).await {
             Ok(r) => (
-                r.status,
+                {
+                    let bytes = i64::from(r.append.size);
+                    broker.broker_stats.record_put(form.topic, 1, bytes);
+                    r.status
+                },
                 r.append,
                 OffsetMessageId::new(store_host, r.append.physical_offset as i64).encode(),
             ),
@@ -443,9 +447,11 @@ async fn put_batch(
     // Offset message ids are 32 hex characters (IPv4 store host), plus the commas.
     let mut ids = String::with_capacity(msgs.len() * 33);
     let mut first = None;
+    let mut bytes = 0i64;
     let status = broker
         .store
         .put_batch(&msgs, put_wait(h.properties), |appended| {
+            bytes += i64::from(appended.size);
             if first.is_none() {
                 first = Some(*appended);
             } else {
@@ -456,5 +462,8 @@ async fn put_batch(
         })
         .await
         .map_err(|e| store_error_response(broker, &e))?;
+    broker
+        .broker_stats
+        .record_put(h.topic, msgs.len() as i64, bytes);
     Ok((status, first.expect("a batch has a message"), ids))
 }

@@ -7,6 +7,7 @@ use super::send::{max_reconsume_times, random_queue, DLQ_QUEUES};
 use crate::{redirect, Broker};
 use ferrocket_common::message_id::OffsetMessageId;
 use ferrocket_common::names;
+use ferrocket_common::properties::{self, keys};
 use ferrocket_common::record::RecordView;
 use ferrocket_protocol::body::perm;
 use ferrocket_protocol::header::ConsumerSendMsgBackRequestHeader;
@@ -111,7 +112,16 @@ pub async fn send_back(
         properties: &form.properties,
     };
     match broker.store.put_waiting(&msg, PutWait::Appended).await {
-        Ok(r) if r.status == PutStatus::PutOk => answer(ResponseCode::SUCCESS, None),
+        Ok(r) if r.status == PutStatus::PutOk => {
+            let stats = &broker.broker_stats;
+            if form.topic == names::SCHEDULE_TOPIC {
+                stats.record_topic_put(form.topic, 1, i64::from(r.append.size));
+            }
+            let back_topic =
+                properties::find(view.properties, keys::RETRY_TOPIC).unwrap_or(view.topic);
+            stats.record_send_back(&h.group, back_topic);
+            answer(ResponseCode::SUCCESS, None)
+        }
         Ok(r) => answer(ResponseCode::SYSTEM_ERROR, format!("{:?}", r.status)),
         Err(e) => answer(ResponseCode::SYSTEM_ERROR, put_status_name(&e).to_owned()),
     }

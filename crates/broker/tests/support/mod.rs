@@ -6,7 +6,9 @@ use bytes::Bytes;
 use ferrocket_broker::BrokerConfig;
 use ferrocket_common::message_id::OffsetMessageId;
 use ferrocket_common::record::MessageRecord;
-use ferrocket_protocol::body::TopicRouteData;
+use ferrocket_protocol::body::{
+    ConsumerData, HeartbeatData, MessageModel, ProducerData, SubscriptionData, TopicRouteData,
+};
 use ferrocket_protocol::header::*;
 use ferrocket_protocol::{json, RemotingCommand, RequestCode, ResponseCode};
 use ferrocket_remoting::{ClientConfig, RemotingClient, Router};
@@ -130,4 +132,21 @@ pub fn stored(cluster: &Cluster, msg_id: &str) -> MessageRecord {
         .record_at(id.commit_log_offset as u64)
         .unwrap();
     MessageRecord::decode(&Bytes::copy_from_slice(&bytes), true).unwrap()
+}
+
+/// HEART_BEAT of a clustering consumer of `group` subscribed to `topic` by tag `expression`.
+pub fn heartbeat(client_id: &str, group: &str, topic: &str, expression: &str) -> RemotingCommand {
+    let data = HeartbeatData {
+        client_id: client_id.into(),
+        consumer_data_set: vec![ConsumerData {
+            group_name: group.into(),
+            message_model: MessageModel::Clustering,
+            subscription_data_set: vec![SubscriptionData::tag(topic, expression, 1)],
+            ..ConsumerData::default()
+        }],
+        producer_data_set: vec![ProducerData {
+            group_name: "CLIENT_INNER_PRODUCER".into(),
+        }],
+    };
+    RemotingCommand::request(RequestCode::HEART_BEAT).with_body(json::to_vec(&data))
 }

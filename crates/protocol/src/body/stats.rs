@@ -190,3 +190,62 @@ json_object! {
         "messageQueueTable" => pub message_queue_table: BTreeMap<MessageQueue, i64>,
     }
 }
+
+json_object! {
+    /// GET_BROKER_CONSUME_STATS body (`ConsumeStatsList`): every subscription group of the
+    /// broker with the stats of each topic it has offsets for.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct ConsumeStatsList {
+        "brokerAddr" => pub broker_addr: Option<String>,
+        "consumeStatsList" => pub consume_stats_list: Vec<BTreeMap<String, Vec<ConsumeStats>>>,
+        "totalDiff" => pub total_diff: i64,
+    }
+}
+
+json_object! {
+    /// One unit of QUERY_CONSUME_QUEUE (`ConsumeQueueData`). The ext fields stay empty: the
+    /// consume-queue extension (`enableConsumeQueueExt`) is not kept.
+    #[derive(Debug, Clone, PartialEq, Eq, Default)]
+    pub struct ConsumeQueueData {
+        "bitMap" => pub bit_map: Option<String>,
+        "eval" => pub eval: bool,
+        "extendDataJson" => pub extend_data_json: Option<String>,
+        "msg" => pub msg: Option<String>,
+        "physicOffset" => pub physic_offset: i64,
+        "physicSize" => pub physic_size: i32,
+        "tagsCode" => pub tags_code: i64,
+    }
+}
+
+json_object! {
+    /// QUERY_CONSUME_QUEUE body (`QueryConsumeQueueResponseBody`).
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct QueryConsumeQueueResponseBody {
+        "filterData" => pub filter_data: Option<String>,
+        "maxQueueIndex" => pub max_queue_index: i64,
+        "minQueueIndex" => pub min_queue_index: i64,
+        "queueData" => pub queue_data: Option<Vec<ConsumeQueueData>>,
+        "subscriptionData" => pub subscription_data: Option<super::SubscriptionData>,
+    }
+}
+
+json_object! {
+    /// One window of VIEW_BROKER_STATS_DATA (`BrokerStatsItem`).
+    #[derive(Debug, Clone, Copy, PartialEq, Default)]
+    pub struct BrokerStatsItem {
+        "avgpt" => pub avgpt: f64,
+        "sum" => pub sum: i64,
+        "tps" => pub tps: f64,
+    }
+}
+
+json_object! {
+    /// VIEW_BROKER_STATS_DATA body (`BrokerStatsData`): a statistic over the last minute,
+    /// hour and day.
+    #[derive(Debug, Clone, Copy, PartialEq, Default)]
+    pub struct BrokerStatsData {
+        "statsDay" => pub stats_day: BrokerStatsItem,
+        "statsHour" => pub stats_hour: BrokerStatsItem,
+        "statsMinute" => pub stats_minute: BrokerStatsItem,
+    }
+}

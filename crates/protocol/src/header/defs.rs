@@ -622,6 +622,14 @@ command_header! {
 }
 
 command_header! {
+    /// VIEW_BROKER_STATS_DATA (315).
+    pub struct ViewBrokerStatsDataRequestHeader {
+        req "statsName" => stats_name: String,
+        req "statsKey" => stats_key: String,
+    }
+}
+
+command_header! {
     /// GET_BROKER_CONSUME_STATS (317).
     pub struct GetConsumeStatsInBrokerHeader {
         req "isOrder" => is_order: bool,
