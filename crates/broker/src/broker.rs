@@ -181,7 +181,7 @@ impl Broker {
         };
         type Handler =
             fn(&Arc<Broker>, &Channel, &RemotingCommand) -> ferrocket_remoting::HandlerResult;
-        let sync_handlers: [(RequestCode, Handler); 31] = [
+        let sync_handlers: [(RequestCode, Handler); 32] = [
             (
                 RequestCode::GET_ALL_TOPIC_CONFIG,
                 handlers::admin::all_topic_config,
@@ -217,6 +217,10 @@ impl Broker {
             (
                 RequestCode::GET_ALL_CONSUMER_OFFSET,
                 handlers::progress::all_consumer_offsets,
+            ),
+            (
+                RequestCode::GET_ALL_PRODUCER_INFO,
+                handlers::admin::all_producers,
             ),
             (
                 RequestCode::VIEW_BROKER_STATS_DATA,
@@ -338,6 +342,10 @@ impl Broker {
             (
                 RequestCode::CONSUME_MESSAGE_DIRECTLY,
                 self.handler(handlers::call_consumer::consume_directly),
+            ),
+            (
+                RequestCode::INVOKE_BROKER_TO_GET_CONSUMER_STATUS,
+                self.handler(handlers::call_consumer::consumer_status),
             ),
         ];
         for (code, processor) in async_routes {

@@ -187,6 +187,16 @@ impl Clients {
             .cloned()
     }
 
+    /// Every producer group with its connections (`ProducerManager.getProducerTable`).
+    pub fn producers(&self) -> Vec<(String, Vec<ClientChannel>)> {
+        self.producers
+            .lock()
+            .expect("producers lock")
+            .iter()
+            .map(|(group, members)| (group.clone(), members.values().cloned().collect()))
+            .collect()
+    }
+
     pub fn producer_group(&self, group: &str) -> Vec<ClientChannel> {
         self.producers
             .lock()

@@ -412,11 +412,40 @@ async fn running_info_and_direct_consumption_are_relayed_to_the_consumer() {
                 }
             },
         );
+    let router = router.route(
+        RequestCode::GET_CONSUMER_STATUS_FROM_CLIENT,
+        move |_: Channel, req: RemotingCommand| {
+            let topic = req.ext("topic").unwrap_or("").to_owned();
+            let status = GetConsumerStatusBody {
+                message_queue_table: BTreeMap::from([(mq(&topic, 0), 1)]),
+                ..GetConsumerStatusBody::default()
+            };
+            async move {
+                Ok(Some(
+                    RemotingCommand::response(ResponseCode::SUCCESS, None)
+                        .with_body(json::to_vec(&status)),
+                ))
+            }
+        },
+    );
     let consumer = RemotingClient::new(ClientConfig::default(), router);
     let resp = cluster
         .call(&consumer, heartbeat("10.0.0.7@42", "RG", "Relay", "*"))
         .await;
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+
+    let producers: ProducerTableInfo = ok_body(
+        &cluster,
+        &c,
+        RemotingCommand::request(RequestCode::GET_ALL_PRODUCER_INFO),
+    )
+    .await;
+    let inner = &producers.data["CLIENT_INNER_PRODUCER"];
+    assert_eq!(inner.len(), 1);
+    assert_eq!(inner[0].client_id, "10.0.0.7@42");
+    assert_eq!(inner[0].language, "JAVA");
+    assert!(inner[0].remote_ip.starts_with("/127.0.0.1:"));
+    assert!((inner[0].last_update_timestamp - ferrocket_common::time::now_ms()).abs() < 60_000);
 
     let running = |client_id: &str| {
         RemotingCommand::request_with_header(
@@ -459,5 +488,30 @@ async fn running_info_and_direct_consumption_are_relayed_to_the_consumer() {
         relayed.body_bytes(),
         &record[..],
         "the stored record, as it is"
+    );
+
+    let status = |group: &str, client: Option<&str>| {
+        RemotingCommand::request_with_header(
+            RequestCode::INVOKE_BROKER_TO_GET_CONSUMER_STATUS,
+            &GetConsumerStatusRequestHeader {
+                topic: "Relay".into(),
+                group: group.into(),
+                client_addr: client.map(str::to_owned),
+            },
+        )
+    };
+    let body: GetConsumerStatusBody = ok_body(&cluster, &c, status("RG", None)).await;
+    assert_eq!(
+        body.consumer_table["10.0.0.7@42"],
+        BTreeMap::from([(mq("Relay", 0), 1)])
+    );
+    let body: GetConsumerStatusBody =
+        ok_body(&cluster, &c, status("RG", Some("someone-else"))).await;
+    assert!(body.consumer_table.is_empty());
+    let resp = cluster.call(&c, status("Nobody", None)).await;
+    assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some("No Any Consumer online in the consumer group: [Nobody]")
     );
 }

@@ -197,6 +197,27 @@ pub fn producer_connections(
     })
 }
 
+/// GET_ALL_PRODUCER_INFO (328, `mqadmin producer`): every producer connection by group.
+pub fn all_producers(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
+    let now_ms = ferrocket_common::time::now_ms();
+    let mut table = ProducerTableInfo::default();
+    for (group, members) in broker.clients.producers() {
+        let infos = members
+            .iter()
+            .map(|c| ProducerInfo {
+                client_id: c.client_id.clone(),
+                language: c.language.clone(),
+                // Heartbeats are timed on the monotonic clock; Java reports wall-clock time.
+                last_update_timestamp: now_ms - c.last_update.elapsed().as_millis() as i64,
+                remote_ip: format!("/{}", c.channel.peer_addr()),
+                version: c.version,
+            })
+            .collect();
+        table.data.insert(group, infos);
+    }
+    json_ok(&table)
+}
+
 pub fn consumed_by(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand) -> HandlerResult {
     let h: TopicRequestHeader = request.decode_header()?;
     let mut groups = broker.clients.groups_of_topic(&h.topic);

@@ -151,3 +151,24 @@ json_object! {
         "offsetRequest" => pub offset_request: i64,
     }
 }
+
+json_object! {
+    /// One producer connection of GET_ALL_PRODUCER_INFO (`ProducerInfo`).
+    #[derive(Debug, Clone, PartialEq, Eq, Default)]
+    pub struct ProducerInfo {
+        "clientId" => pub client_id: String,
+        "language" => pub language: String,
+        "lastUpdateTimestamp" => pub last_update_timestamp: i64,
+        /// `InetSocketAddress.toString()`: `/127.0.0.1:54321`.
+        "remoteIP" => pub remote_ip: String,
+        "version" => pub version: i32,
+    }
+}
+
+json_object! {
+    /// GET_ALL_PRODUCER_INFO body (`ProducerTableInfo`): producers by group.
+    #[derive(Debug, Clone, PartialEq, Eq, Default)]
+    pub struct ProducerTableInfo {
+        "data" => pub data: BTreeMap<String, Vec<ProducerInfo>>,
+    }
+}
