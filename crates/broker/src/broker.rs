@@ -181,7 +181,7 @@ impl Broker {
         };
         type Handler =
             fn(&Arc<Broker>, &Channel, &RemotingCommand) -> ferrocket_remoting::HandlerResult;
-        let sync_handlers: [(RequestCode, Handler); 32] = [
+        let sync_handlers: [(RequestCode, Handler); 33] = [
             (
                 RequestCode::GET_ALL_TOPIC_CONFIG,
                 handlers::admin::all_topic_config,
@@ -217,6 +217,10 @@ impl Broker {
             (
                 RequestCode::GET_ALL_CONSUMER_OFFSET,
                 handlers::progress::all_consumer_offsets,
+            ),
+            (
+                RequestCode::DELETE_EXPIRED_COMMITLOG,
+                handlers::admin::delete_expired_commit_log,
             ),
             (
                 RequestCode::GET_ALL_PRODUCER_INFO,
@@ -318,6 +322,10 @@ impl Broker {
             (
                 RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
                 self.handler(handlers::admin::update_group),
+            ),
+            (
+                RequestCode::CLEAN_UNUSED_TOPIC,
+                self.handler(handlers::admin::clean_unused_topics),
             ),
             (
                 RequestCode::DELETE_SUBSCRIPTIONGROUP,

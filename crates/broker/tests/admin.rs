@@ -503,3 +503,33 @@ async fn runtime_info_has_every_java_key_in_java_form() {
     assert_eq!(info["sendThreadPoolQueueCapacity"], "10000");
     assert_eq!(info["pullThreadPoolQueueCapacity"], "100000");
 }
+
+#[tokio::test]
+async fn cleanup_codes_drop_unconfigured_queues_and_request_a_manual_delete() {
+    let cluster = start(|_| {}).await;
+    let c = client();
+    cluster.call(&c, create_topic("Kept", 1)).await;
+    send_ok(&c, &cluster, v2("Kept", 0, ""), b"kept").await;
+    // A queue the store holds for a topic the broker has no config for.
+    let orphan = ferrocket_testkit::put_message("Orphan", 0, b"orphan", "");
+    cluster.store.put(&orphan).await.unwrap();
+    assert_eq!(cluster.store.max_offset("Orphan", 0), 1);
+
+    let resp = cluster
+        .call(
+            &c,
+            RemotingCommand::request(RequestCode::CLEAN_UNUSED_TOPIC),
+        )
+        .await;
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    assert_eq!(cluster.store.max_offset("Orphan", 0), 0);
+    assert_eq!(cluster.store.max_offset("Kept", 0), 1);
+
+    let resp = cluster
+        .call(
+            &c,
+            RemotingCommand::request(RequestCode::DELETE_EXPIRED_COMMITLOG),
+        )
+        .await;
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+}

@@ -73,6 +73,9 @@ const DISK_CLEAN_FORCIBLY_RATIO: f64 = 0.85;
 /// Java deletes at most 10 files per pass.
 const MAX_DELETED_PER_PASS: usize = 10;
 
+/// Passes a manual delete request lasts (`manualDeleteFileSeveralTimes`).
+pub const MANUAL_DELETE_PASSES: u32 = 20;
+
 /// What one retention pass removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CleanReport {
@@ -431,6 +434,8 @@ pub struct MessageStore {
     retention: std::sync::Mutex<Retention>,
     /// Disk usage in percent when it passed the warning level, else 0.
     disk_full_percent: std::sync::atomic::AtomicU32,
+    /// Retention passes left that run as if at `deleteWhen` (DELETE_EXPIRED_COMMITLOG).
+    manual_delete_passes: std::sync::atomic::AtomicU32,
     /// `brokerRole` (as [`role_code`]), changed live like Java's: read on each put.
     role: std::sync::atomic::AtomicU8,
     /// A read of an offset the queue does not hold says where to go instead: on a master, or
@@ -532,6 +537,7 @@ impl MessageStore {
                 root,
                 retention: std::sync::Mutex::new(Retention::of(&config)),
                 disk_full_percent: std::sync::atomic::AtomicU32::new(0),
+                manual_delete_passes: std::sync::atomic::AtomicU32::new(0),
                 role: std::sync::atomic::AtomicU8::new(role_code(config.broker_role)),
                 corrects_offsets: std::sync::atomic::AtomicBool::new(corrects_offsets(&config)),
                 run_guard: std::sync::Mutex::new(Some(run_guard)),
@@ -1100,7 +1106,15 @@ impl MessageStore {
             / 3600
             % 24) as u32;
         let retention = self.retention.lock().expect("retention lock").clone();
-        let at_delete_hour = retention.delete_when_hours.contains(&hour);
+        let manual = self
+            .manual_delete_passes
+            .fetch_update(
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+                |left| left.checked_sub(1),
+            )
+            .is_ok();
+        let at_delete_hour = manual || retention.delete_when_hours.contains(&hour);
         let space_pressure = disk_usage * 100.0 > f64::from(retention.disk_max_used_space_ratio);
         let force = disk_usage > DISK_CLEAN_FORCIBLY_RATIO;
         let mut report = CleanReport::default();
@@ -1125,6 +1139,14 @@ impl MessageStore {
 
     /// Runs [`clean`](Self::clean) every `interval` (Java: `cleanResourceInterval`, 10 s) with
     /// the real clock and disk usage, on a thread of its own, until the store is dropped.
+    /// DELETE_EXPIRED_COMMITLOG (`executeDeleteFilesManually`): the next
+    /// [`MANUAL_DELETE_PASSES`] retention passes delete expired segments whatever the hour.
+    pub fn delete_expired_files_manually(&self) {
+        self.manual_delete_passes
+            .store(MANUAL_DELETE_PASSES, std::sync::atomic::Ordering::Release);
+        tracing::info!("expired commitlog files will be deleted by the next retention passes");
+    }
+
     pub fn start_cleaner(
         self: &Arc<Self>,
         interval: std::time::Duration,

@@ -730,6 +730,39 @@ async fn retention_deletes_expired_segments_and_what_points_into_them() {
 }
 
 #[tokio::test]
+async fn a_manual_delete_request_lasts_twenty_passes_whatever_the_hour() {
+    let dir = TempDir::new("store");
+    let (store, _) = MessageStore::open(config(&dir)).unwrap();
+    let body = vec![b'm'; 700];
+    for _ in 0..30 {
+        store.put(&message("T", 0, &body, "")).await.unwrap();
+    }
+    let segments = segment_files(&dir).len();
+    assert!(segments >= 3, "{segments} segments");
+    // The request's passes run out on segments too young to go.
+    store.delete_expired_files_manually();
+    for _ in 0..ferrocket_store::message_store::MANUAL_DELETE_PASSES {
+        assert!(store
+            .clean(at_hour(10), 0.10)
+            .unwrap()
+            .commit_log_segments
+            .is_empty());
+    }
+    age_segments(&dir, at_hour(10), std::time::Duration::from_secs(80 * 3600));
+    assert!(
+        store
+            .clean(at_hour(10), 0.10)
+            .unwrap()
+            .commit_log_segments
+            .is_empty(),
+        "not the hour, and no request left"
+    );
+    store.delete_expired_files_manually();
+    let report = store.clean(at_hour(10), 0.10).unwrap();
+    assert_eq!(report.commit_log_segments.len(), segments - 1);
+}
+
+#[tokio::test]
 async fn disk_pressure_deletes_early_and_a_full_disk_refuses_puts() {
     let dir = TempDir::new("store");
     let (store, _) = MessageStore::open(config(&dir)).unwrap();

@@ -63,8 +63,15 @@ pub async fn delete_topic(
 ) -> HandlerResult {
     let h: TopicRequestHeader = request.decode_header()?;
     broker.topics.delete(&h.topic).await?;
-    // As Java: every topic no longer configured loses its consume queues and queue offsets,
-    // except the schedule and transaction-op topics, which have no config of their own.
+    clean_unconfigured_topics(&broker).await?;
+    broker.registration_needed();
+    Ok(Some(ok()))
+}
+
+/// As Java's `cleanUnusedTopic`: every topic no longer configured loses its consume queues
+/// and queue offsets, except the schedule and transaction-op topics, which have no config of
+/// their own.
+async fn clean_unconfigured_topics(broker: &Broker) -> std::io::Result<()> {
     let configured: std::collections::HashSet<String> =
         broker.topics.topic_names().into_iter().collect();
     let store = broker.store.clone();
@@ -77,7 +84,27 @@ pub async fn delete_topic(
     })
     .await
     .map_err(std::io::Error::other)??;
-    broker.registration_needed();
+    Ok(())
+}
+
+/// CLEAN_UNUSED_TOPIC (316): drops the queues of topics that have no config.
+pub async fn clean_unused_topics(
+    broker: Arc<Broker>,
+    _: Channel,
+    _: RemotingCommand,
+) -> HandlerResult {
+    clean_unconfigured_topics(&broker).await?;
+    Ok(Some(ok()))
+}
+
+/// DELETE_EXPIRED_COMMITLOG (329): the next retention passes delete expired segments
+/// whatever the hour (`executeDeleteFilesManually`).
+pub fn delete_expired_commit_log(
+    broker: &Arc<Broker>,
+    _: &Channel,
+    _: &RemotingCommand,
+) -> HandlerResult {
+    broker.store.delete_expired_files_manually();
     Ok(Some(ok()))
 }
 
