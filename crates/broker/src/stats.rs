@@ -140,17 +140,49 @@ impl StatsItem {
     }
 }
 
-/// The counters of one statistic, by key (`StatsItemSet`). Keys of the per-group statistics
-/// are `topic@group`; they are kept per topic, then per group, so that counting a pull
-/// builds no key string.
-#[derive(Debug, Default)]
-struct StatsSet {
-    items: RwLock<HashMap<String, HashMap<String, Arc<StatsItem>>>>,
+/// A count of messages and their size, kept side by side: one lookup counts both.
+#[derive(Debug)]
+struct Pair {
+    nums: StatsItem,
+    size: StatsItem,
 }
 
-impl StatsSet {
+impl Pair {
+    fn new(now_ms: i64) -> Pair {
+        Pair {
+            nums: StatsItem::new(now_ms),
+            size: StatsItem::new(now_ms),
+        }
+    }
+
+    fn add(&self, messages: i64, bytes: i64) {
+        self.nums.add(messages, 1);
+        self.size.add(bytes, 1);
+    }
+
+    fn items(&self) -> [&StatsItem; 2] {
+        [&self.nums, &self.size]
+    }
+}
+
+/// Counters by key (`StatsItemSet`). Keys of the per-group statistics are `topic@group`;
+/// they are kept per topic, then per group, so that counting a pull builds no key string.
+#[derive(Debug)]
+struct StatsSet<T> {
+    items: RwLock<HashMap<String, HashMap<String, Arc<T>>>>,
+    create: fn(i64) -> T,
+}
+
+impl<T> StatsSet<T> {
+    fn new(create: fn(i64) -> T) -> StatsSet<T> {
+        StatsSet {
+            items: RwLock::default(),
+            create,
+        }
+    }
+
     /// The counter of `(key, sub)`, created on first use. `sub` is "" for single-part keys.
-    fn item(&self, key: &str, sub: &str, now_ms: impl FnOnce() -> i64) -> Arc<StatsItem> {
+    fn item(&self, key: &str, sub: &str) -> Arc<T> {
         if let Some(item) = self
             .items
             .read()
@@ -166,16 +198,11 @@ impl StatsSet {
             .entry(key.to_owned())
             .or_default()
             .entry(sub.to_owned())
-            .or_insert_with(|| Arc::new(StatsItem::new(now_ms())))
+            .or_insert_with(|| Arc::new((self.create)(ferrocket_common::time::now_ms())))
             .clone()
     }
 
-    fn add(&self, key: &str, sub: &str, value: i64, times: i64) {
-        self.item(key, sub, ferrocket_common::time::now_ms)
-            .add(value, times);
-    }
-
-    fn get(&self, key: &str, sub: &str) -> Option<Arc<StatsItem>> {
+    fn get(&self, key: &str, sub: &str) -> Option<Arc<T>> {
         self.items
             .read()
             .expect("stats lock")
@@ -184,7 +211,7 @@ impl StatsSet {
             .cloned()
     }
 
-    fn all(&self) -> Vec<Arc<StatsItem>> {
+    fn all(&self) -> Vec<Arc<T>> {
         self.items
             .read()
             .expect("stats lock")
@@ -198,89 +225,88 @@ impl StatsSet {
 #[derive(Debug)]
 pub struct BrokerStats {
     cluster: String,
-    topic_put_nums: StatsSet,
-    topic_put_size: StatsSet,
-    group_get_nums: StatsSet,
-    group_get_size: StatsSet,
-    send_back_nums: StatsSet,
-    broker_put_nums: StatsSet,
-    broker_get_nums: StatsSet,
+    /// TOPIC_PUT_NUMS and TOPIC_PUT_SIZE
+    topic_put: StatsSet<Pair>,
+    /// GROUP_GET_NUMS and GROUP_GET_SIZE
+    group_get: StatsSet<Pair>,
+    send_back_nums: StatsSet<StatsItem>,
+    /// BROKER_PUT_NUMS and BROKER_GET_NUMS: one key, the cluster's name, so no table.
+    broker_put_nums: StatsItem,
+    broker_get_nums: StatsItem,
     ticks: AtomicI64,
 }
 
 impl BrokerStats {
     /// The broker-wide counters are keyed by the cluster name, as in Java.
     pub fn new(cluster: &str) -> BrokerStats {
+        let now = ferrocket_common::time::now_ms();
         BrokerStats {
             cluster: cluster.to_owned(),
-            topic_put_nums: StatsSet::default(),
-            topic_put_size: StatsSet::default(),
-            group_get_nums: StatsSet::default(),
-            group_get_size: StatsSet::default(),
-            send_back_nums: StatsSet::default(),
-            broker_put_nums: StatsSet::default(),
-            broker_get_nums: StatsSet::default(),
+            topic_put: StatsSet::new(Pair::new),
+            group_get: StatsSet::new(Pair::new),
+            send_back_nums: StatsSet::new(StatsItem::new),
+            broker_put_nums: StatsItem::new(now),
+            broker_get_nums: StatsItem::new(now),
             ticks: AtomicI64::new(0),
         }
-    }
-
-    fn sets(&self) -> [(&'static str, &StatsSet); 7] {
-        [
-            (TOPIC_PUT_NUMS, &self.topic_put_nums),
-            (TOPIC_PUT_SIZE, &self.topic_put_size),
-            (GROUP_GET_NUMS, &self.group_get_nums),
-            (GROUP_GET_SIZE, &self.group_get_size),
-            (SNDBCK_PUT_NUMS, &self.send_back_nums),
-            (BROKER_PUT_NUMS, &self.broker_put_nums),
-            (BROKER_GET_NUMS, &self.broker_get_nums),
-        ]
     }
 
     /// A stored send of `messages` messages (one call) of `bytes` bytes in all.
     pub fn record_put(&self, topic: &str, messages: i64, bytes: i64) {
         self.record_topic_put(topic, messages, bytes);
-        self.broker_put_nums.add(&self.cluster, "", messages, 1);
+        self.broker_put_nums.add(messages, 1);
     }
 
     /// Messages stored in `topic` that the broker-wide count leaves out (a send-back's
     /// schedule record).
     pub fn record_topic_put(&self, topic: &str, messages: i64, bytes: i64) {
-        self.topic_put_nums.add(topic, "", messages, 1);
-        self.topic_put_size.add(topic, "", bytes, 1);
+        self.topic_put.item(topic, "").add(messages, bytes);
     }
 
     /// A pull that found `messages` messages of `bytes` bytes in all.
     pub fn record_get(&self, group: &str, topic: &str, messages: i64, bytes: i64) {
-        self.group_get_nums.add(topic, group, messages, 1);
-        self.group_get_size.add(topic, group, bytes, 1);
-        self.broker_get_nums.add(&self.cluster, "", messages, 1);
+        self.group_get.item(topic, group).add(messages, bytes);
+        self.broker_get_nums.add(messages, 1);
     }
 
     /// A consumer's send-back of one message.
     pub fn record_send_back(&self, group: &str, topic: &str) {
-        self.send_back_nums.add(topic, group, 1, 1);
+        self.send_back_nums.item(topic, group).add(1, 1);
     }
 
     /// Messages per second the group pulled from `topic` over the last minute
     /// (`tpsGroupGetNums`).
     pub fn group_get_tps(&self, group: &str, topic: &str) -> f64 {
-        self.group_get_nums
+        self.group_get
             .get(topic, group)
-            .map_or(0.0, |item| item.data().stats_minute.tps)
+            .map_or(0.0, |pair| pair.nums.data().stats_minute.tps)
     }
 
     /// VIEW_BROKER_STATS_DATA: the counter `key` of statistic `name` (`topic@group` for the
     /// per-group ones), if it exists.
     pub fn view(&self, name: &str, key: &str) -> Option<BrokerStatsData> {
-        let set = self.sets().into_iter().find(|(n, _)| *n == name)?.1;
-        let item = match name {
-            GROUP_GET_NUMS | GROUP_GET_SIZE | SNDBCK_PUT_NUMS => {
-                let (topic, group) = key.split_once('@')?;
-                set.get(topic, group)?
+        let per_group = || key.split_once('@');
+        Some(match name {
+            TOPIC_PUT_NUMS => self.topic_put.get(key, "")?.nums.data(),
+            TOPIC_PUT_SIZE => self.topic_put.get(key, "")?.size.data(),
+            GROUP_GET_NUMS | GROUP_GET_SIZE => {
+                let (topic, group) = per_group()?;
+                let pair = self.group_get.get(topic, group)?;
+                let item = if name == GROUP_GET_NUMS {
+                    &pair.nums
+                } else {
+                    &pair.size
+                };
+                item.data()
             }
-            _ => set.get(key, "")?,
-        };
-        Some(item.data())
+            SNDBCK_PUT_NUMS => {
+                let (topic, group) = per_group()?;
+                self.send_back_nums.get(topic, group)?.data()
+            }
+            BROKER_PUT_NUMS if key == self.cluster => self.broker_put_nums.data(),
+            BROKER_GET_NUMS if key == self.cluster => self.broker_get_nums.data(),
+            _ => return None,
+        })
     }
 
     /// One 10 s step of the sampler: every counter's minute window, and its hour and day
@@ -292,11 +318,16 @@ impl BrokerStats {
             tick.is_multiple_of(HOUR_STEP_TICKS),
             tick.is_multiple_of(DAY_STEP_TICKS),
         ];
-        for (_, set) in self.sets() {
-            for item in set.all() {
+        for pair in self.topic_put.all().iter().chain(&self.group_get.all()) {
+            for item in pair.items() {
                 item.sample(now_ms, due);
             }
         }
+        for item in self.send_back_nums.all() {
+            item.sample(now_ms, due);
+        }
+        self.broker_put_nums.sample(now_ms, due);
+        self.broker_get_nums.sample(now_ms, due);
     }
 }
 
