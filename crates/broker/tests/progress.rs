@@ -46,14 +46,7 @@ async fn ok_body<T: json::FromJson>(
     c: &RemotingClient,
     req: RemotingCommand,
 ) -> T {
-    let resp = cluster.call(c, req).await;
-    assert_eq!(
-        resp.response_code(),
-        ResponseCode::SUCCESS,
-        "{:?}",
-        resp.remark
-    );
-    json::from_slice(resp.body_bytes()).unwrap()
+    json::from_slice(cluster.call_ok(c, req).await.body_bytes()).unwrap()
 }
 
 /// The stored bytes of the record a send's offset message id names.

@@ -21,7 +21,7 @@ fn error(code: ResponseCode, remark: String) -> HandlerResult {
     Ok(Some(RemotingCommand::response(code, Some(remark))))
 }
 
-fn json_ok(value: &impl json::ToJson) -> HandlerResult {
+pub(crate) fn json_ok(value: &impl json::ToJson) -> HandlerResult {
     Ok(Some(ok().with_body(json::to_vec(value))))
 }
 
@@ -141,7 +141,8 @@ pub async fn delete_group(
     Ok(Some(ok()))
 }
 
-fn queue(broker: &Broker, topic: &str, queue_id: i32) -> MessageQueue {
+/// A queue of this broker.
+pub(crate) fn queue(broker: &Broker, topic: &str, queue_id: i32) -> MessageQueue {
     MessageQueue::new(topic, broker.boot_config.broker_name.clone(), queue_id)
 }
 

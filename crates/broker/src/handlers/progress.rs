@@ -2,22 +2,13 @@
 //! statistics of one group or of the whole broker, consume time spans, correction offsets,
 //! cloning a group's offsets and the whole offset table.
 
+use super::admin::{json_ok, queue};
 use crate::Broker;
 use ferrocket_protocol::body::*;
 use ferrocket_protocol::header::*;
-use ferrocket_protocol::{json, RemotingCommand, ResponseCode};
+use ferrocket_protocol::{RemotingCommand, ResponseCode};
 use ferrocket_remoting::{Channel, HandlerResult};
 use std::sync::Arc;
-
-fn json_ok(value: &impl json::ToJson) -> HandlerResult {
-    Ok(Some(
-        RemotingCommand::response(ResponseCode::SUCCESS, None).with_body(json::to_vec(value)),
-    ))
-}
-
-fn queue(broker: &Broker, topic: &str, queue_id: i32) -> MessageQueue {
-    MessageQueue::new(topic, broker.boot_config.broker_name.clone(), queue_id)
-}
 
 /// Store time of the message at `offset` of a queue, or -1 (`getMessageStoreTimeStamp`).
 fn store_time(broker: &Broker, topic: &str, queue_id: i32, offset: i64) -> i64 {

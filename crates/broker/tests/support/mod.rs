@@ -57,6 +57,18 @@ impl Cluster {
     pub async fn call(&self, c: &RemotingClient, req: RemotingCommand) -> RemotingCommand {
         c.invoke(&self.broker, req, T).await.unwrap()
     }
+
+    /// [`call`](Self::call), which must succeed.
+    pub async fn call_ok(&self, c: &RemotingClient, req: RemotingCommand) -> RemotingCommand {
+        let resp = self.call(c, req).await;
+        assert_eq!(
+            resp.response_code(),
+            ResponseCode::SUCCESS,
+            "{:?}",
+            resp.remark
+        );
+        resp
+    }
 }
 
 pub fn client() -> RemotingClient {
@@ -91,14 +103,7 @@ pub async fn send_ok(
 ) -> SendMessageResponseHeader {
     let req = RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &header)
         .with_body(body.to_vec());
-    let resp = cluster.call(c, req).await;
-    assert_eq!(
-        resp.response_code(),
-        ResponseCode::SUCCESS,
-        "{:?}",
-        resp.remark
-    );
-    resp.decode_header().unwrap()
+    cluster.call_ok(c, req).await.decode_header().unwrap()
 }
 
 pub async fn route(c: &RemotingClient, cluster: &Cluster, topic: &str) -> RemotingCommand {
