@@ -6,12 +6,12 @@ use crate::error::{ClientError, Result};
 use crate::route::TopicRoute;
 use ferrocket_common::message_id::UniqIdGenerator;
 use ferrocket_protocol::body::{
-    ConsumeMessageDirectlyResult, ConsumerData, ConsumerRunningInfo, HeartbeatData, MessageQueue,
-    ProducerData, ResetOffsetBody, TopicRouteData,
+    ConsumeMessageDirectlyResult, ConsumerData, ConsumerRunningInfo, GetConsumerStatusBody,
+    HeartbeatData, MessageQueue, ProducerData, ResetOffsetBody, TopicRouteData,
 };
 use ferrocket_protocol::header::{
-    ConsumerGroupRequestHeader, GetConsumerRunningInfoRequestHeader, GetRouteInfoRequestHeader,
-    UnregisterClientRequestHeader,
+    ConsumerGroupRequestHeader, GetConsumerRunningInfoRequestHeader,
+    GetConsumerStatusRequestHeader, GetRouteInfoRequestHeader, UnregisterClientRequestHeader,
 };
 use ferrocket_protocol::{json, RemotingCommand, RequestCode, ResponseCode};
 use ferrocket_remoting::{Channel, HandlerResult, RemotingClient, Router};
@@ -117,6 +117,11 @@ pub(crate) trait ConsumerHandle: Send + Sync {
     fn reset_offsets(&self, topic: String, table: BTreeMap<MessageQueue, i64>)
         -> BoxFuture<'_, ()>;
     fn running_info(&self) -> ConsumerRunningInfo;
+    /// The offsets this consumer holds for `topic` (GET_CONSUMER_STATUS_FROM_CLIENT). Java
+    /// answers for push and pull consumers only; a lite pull consumer reports none.
+    fn offset_table(&self, _topic: &str) -> BTreeMap<MessageQueue, i64> {
+        BTreeMap::new()
+    }
     fn consume_directly(
         &self,
         message: crate::MessageExt,
@@ -737,6 +742,25 @@ fn client_router(slot: Slot) -> Router {
         }
     };
     let s = slot.clone();
+    let status = move |_c: Channel, req: RemotingCommand| {
+        let s = s.clone();
+        async move {
+            // `ClientRemotingProcessor.getConsumeStatus`: an unknown group reports no offsets.
+            let h: GetConsumerStatusRequestHeader = req.decode_header()?;
+            let consumer = instance_of(&s).and_then(|i| i.consumer(&h.group));
+            let body = GetConsumerStatusBody {
+                message_queue_table: consumer
+                    .map(|c| c.offset_table(&h.topic))
+                    .unwrap_or_default(),
+                ..GetConsumerStatusBody::default()
+            };
+            Ok(Some(
+                RemotingCommand::response(ResponseCode::SUCCESS, None)
+                    .with_body(json::to_vec(&body)),
+            )) as HandlerResult
+        }
+    };
+    let s = slot.clone();
     let directly = move |_c: Channel, req: RemotingCommand| {
         let s = s.clone();
         async move {
@@ -774,6 +798,7 @@ fn client_router(slot: Slot) -> Router {
         .route(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED, notify)
         .route(RequestCode::RESET_CONSUMER_CLIENT_OFFSET, reset)
         .route(RequestCode::GET_CONSUMER_RUNNING_INFO, running)
+        .route(RequestCode::GET_CONSUMER_STATUS_FROM_CLIENT, status)
         .route(RequestCode::CONSUME_MESSAGE_DIRECTLY, directly)
         .route(RequestCode::CHECK_TRANSACTION_STATE, check)
 }

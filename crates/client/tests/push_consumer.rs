@@ -423,3 +423,102 @@ async fn failed_messages_come_back_for_retry() {
     c.shutdown().await;
     p.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_relays_status_and_running_info_requests_to_the_consumer() {
+    use ferrocket_protocol::body::{ConsumerRunningInfo, GetConsumerStatusBody};
+    use ferrocket_protocol::header::{
+        GetConsumerRunningInfoRequestHeader, GetConsumerStatusRequestHeader,
+    };
+    use ferrocket_protocol::{json, RemotingCommand, RequestCode, ResponseCode};
+    use ferrocket_remoting::{ClientConfig, RemotingClient, Router};
+
+    let cluster = start(1, |_| {}).await;
+    cluster.create_topic("Status", 2).await;
+    let p = producer(&cluster, "PG-status").await;
+    for i in 0..10 {
+        p.send(Message::new("Status", format!("s{i}")))
+            .await
+            .unwrap();
+    }
+    let received = collector();
+    let c = concurrent(
+        &cluster,
+        "CG-status",
+        "status",
+        "Status",
+        "*",
+        MessageModel::Clustering,
+        &received,
+    )
+    .await;
+    eventually(20, "all consumed", || bodies(&received).len() == 10).await;
+
+    // What `mqadmin` sends to the broker, which asks the consumer.
+    let tool = RemotingClient::new(ClientConfig::default(), Router::new());
+    let broker = &cluster.brokers[0];
+    let ask_status = || {
+        RemotingCommand::request_with_header(
+            RequestCode::INVOKE_BROKER_TO_GET_CONSUMER_STATUS,
+            &GetConsumerStatusRequestHeader {
+                topic: "Status".into(),
+                group: "CG-status".into(),
+                client_addr: None,
+            },
+        )
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let resp = tool
+            .invoke(broker, ask_status(), Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.response_code(),
+            ResponseCode::SUCCESS,
+            "{:?}",
+            resp.remark
+        );
+        let body: GetConsumerStatusBody = json::from_slice(resp.body_bytes()).unwrap();
+        let offsets = body
+            .consumer_table
+            .get(c.client_id())
+            .cloned()
+            .unwrap_or_default();
+        // Offsets are "next to consume": over both queues they add up to the 10 consumed.
+        if offsets.len() == 2 && offsets.values().sum::<i64>() == 10 {
+            assert!(offsets.keys().all(|q| q.topic == "Status"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "offsets reported: {offsets:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let running = RemotingCommand::request_with_header(
+        RequestCode::GET_CONSUMER_RUNNING_INFO,
+        &GetConsumerRunningInfoRequestHeader {
+            consumer_group: "CG-status".into(),
+            client_id: c.client_id().to_owned(),
+            jstack_enable: Some(false),
+        },
+    );
+    let resp = tool
+        .invoke(broker, running, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.response_code(),
+        ResponseCode::SUCCESS,
+        "{:?}",
+        resp.remark
+    );
+    let info: ConsumerRunningInfo = json::from_slice(resp.body_bytes()).unwrap();
+    assert_eq!(info.properties["PROP_CLIENT_VERSION"], "V4_9_8");
+    assert_eq!(info.properties["PROP_CONSUME_TYPE"], "CONSUME_PASSIVELY");
+
+    c.shutdown().await;
+    p.shutdown().await;
+}

@@ -62,6 +62,19 @@ impl OffsetStore {
         self.local.is_some()
     }
 
+    /// The offsets held in memory for the queues of `topic`, or of every topic when it is
+    /// blank (`cloneOffsetTable`).
+    pub fn table_of(&self, topic: &str) -> BTreeMap<MessageQueue, i64> {
+        let every = topic.trim().is_empty();
+        self.table
+            .lock()
+            .expect("offsets lock")
+            .iter()
+            .filter(|(q, _)| every || q.topic == topic)
+            .map(|(q, o)| (q.clone(), *o))
+            .collect()
+    }
+
     /// The offset held in memory.
     pub fn read(&self, q: &MessageQueue) -> Option<i64> {
         self.table.lock().expect("offsets lock").get(q).copied()

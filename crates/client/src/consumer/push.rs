@@ -936,6 +936,10 @@ impl ConsumerHandle for PushInner {
         })
     }
 
+    fn offset_table(&self, topic: &str) -> BTreeMap<MessageQueue, i64> {
+        self.offsets.table_of(topic)
+    }
+
     fn running_info(&self) -> ConsumerRunningInfo {
         let mut properties = BTreeMap::new();
         properties.insert("PROP_CONSUMEORDERLY".into(), self.is_orderly().to_string());
