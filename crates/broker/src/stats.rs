@@ -10,7 +10,7 @@
 
 use ferrocket_protocol::body::{BrokerStatsData, BrokerStatsItem};
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 pub const TOPIC_PUT_NUMS: &str = "TOPIC_PUT_NUMS";
@@ -233,7 +233,7 @@ pub struct BrokerStats {
     /// BROKER_PUT_NUMS and BROKER_GET_NUMS: one key, the cluster's name, so no table.
     broker_put_nums: StatsItem,
     broker_get_nums: StatsItem,
-    ticks: AtomicI64,
+    ticks: AtomicU64,
 }
 
 impl BrokerStats {
@@ -247,7 +247,7 @@ impl BrokerStats {
             send_back_nums: StatsSet::new(StatsItem::new),
             broker_put_nums: StatsItem::new(now),
             broker_get_nums: StatsItem::new(now),
-            ticks: AtomicI64::new(0),
+            ticks: AtomicU64::new(0),
         }
     }
 
@@ -312,7 +312,7 @@ impl BrokerStats {
     /// One 10 s step of the sampler: every counter's minute window, and its hour and day
     /// windows when their step is due.
     pub fn sample(&self, now_ms: i64) {
-        let tick = self.ticks.fetch_add(1, Ordering::Relaxed) as u64 + 1;
+        let tick = self.ticks.fetch_add(1, Ordering::Relaxed) + 1;
         let due = [
             true,
             tick.is_multiple_of(HOUR_STEP_TICKS),

@@ -25,6 +25,15 @@ async fn producer(cluster: &Cluster, group: &str) -> Producer {
         .unwrap()
 }
 
+/// Sends one message to `topic` per number in `numbers`, with body `<prefix><number>`.
+async fn send_numbered(p: &Producer, topic: &str, prefix: &str, numbers: std::ops::Range<u32>) {
+    for i in numbers {
+        p.send(Message::new(topic, format!("{prefix}{i}")))
+            .await
+            .unwrap();
+    }
+}
+
 async fn concurrent(
     cluster: &Cluster,
     group: &str,
@@ -246,11 +255,7 @@ async fn broadcasting_delivers_every_message_to_every_consumer() {
         );
     }
     let p = producer(&cluster, "PG-broadcast").await;
-    for i in 0..40 {
-        p.send(Message::new("Broadcast", format!("b{i}")))
-            .await
-            .unwrap();
-    }
+    send_numbered(&p, "Broadcast", "b", 0..40).await;
     for r in [&r1, &r2] {
         eventually(20, "broadcast copy", || bodies(r).len() == 40).await;
     }
@@ -297,11 +302,7 @@ async fn restarted_consumer_resumes_from_its_committed_offset() {
     let cluster = start(1, |_| {}).await;
     cluster.create_topic("Resume", 2).await;
     let p = producer(&cluster, "PG-resume").await;
-    for i in 0..30 {
-        p.send(Message::new("Resume", format!("r{i}")))
-            .await
-            .unwrap();
-    }
+    send_numbered(&p, "Resume", "r", 0..30).await;
     let first = collector();
     let c = concurrent(
         &cluster,
@@ -325,11 +326,7 @@ async fn restarted_consumer_resumes_from_its_committed_offset() {
         0,
         "shutdown committed everything: {stats:?}"
     );
-    for i in 30..50 {
-        p.send(Message::new("Resume", format!("r{i}")))
-            .await
-            .unwrap();
-    }
+    send_numbered(&p, "Resume", "r", 30..50).await;
     let second = collector();
     let c = concurrent(
         &cluster,
@@ -436,11 +433,7 @@ async fn the_broker_relays_status_and_running_info_requests_to_the_consumer() {
     let cluster = start(1, |_| {}).await;
     cluster.create_topic("Status", 2).await;
     let p = producer(&cluster, "PG-status").await;
-    for i in 0..10 {
-        p.send(Message::new("Status", format!("s{i}")))
-            .await
-            .unwrap();
-    }
+    send_numbered(&p, "Status", "s", 0..10).await;
     let received = collector();
     let c = concurrent(
         &cluster,

@@ -17,7 +17,7 @@ fn ok() -> RemotingCommand {
     RemotingCommand::response(ResponseCode::SUCCESS, None)
 }
 
-fn error(code: ResponseCode, remark: String) -> HandlerResult {
+pub(crate) fn error(code: ResponseCode, remark: String) -> HandlerResult {
     Ok(Some(RemotingCommand::response(code, Some(remark))))
 }
 

@@ -4,6 +4,7 @@
 //! member (`Broker2Client.getConsumeStatus`). The tools ask the broker, which holds the
 //! consumers' connections.
 
+use super::admin::error;
 use crate::Broker;
 use ferrocket_common::message_id::OffsetMessageId;
 use ferrocket_protocol::body::GetConsumerStatusBody;
@@ -28,10 +29,6 @@ const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `MQVersion.Version.V3_0_7_SNAPSHOT.ordinal()`: older clients cannot report their status.
 const OLDEST_STATUS_VERSION: i32 = 28;
-
-fn answer(code: ResponseCode, remark: String) -> HandlerResult {
-    Ok(Some(RemotingCommand::response(code, Some(remark))))
-}
 
 pub async fn running_info(
     broker: Arc<Broker>,
@@ -88,13 +85,13 @@ async fn call_consumer(
     client_id: &str,
 ) -> HandlerResult {
     let Some(consumer) = broker.clients.find_consumer(group, client_id) else {
-        return answer(
+        return error(
             ResponseCode::SYSTEM_ERROR,
             format!("The Consumer <{group}> <{client_id}> not online"),
         );
     };
     if consumer.version < OLDEST_ANSWERING_VERSION {
-        return answer(
+        return error(
             ResponseCode::SYSTEM_ERROR,
             // Java names the version (`MQVersion.getVersionDesc`); this gives its ordinal.
             format!(
@@ -109,11 +106,11 @@ async fn call_consumer(
     relayed.body = request.body;
     match consumer.channel.invoke(relayed, CALL_TIMEOUT).await {
         Ok(response) => Ok(Some(response)),
-        Err(e @ RemotingError::Timeout { .. }) => answer(
+        Err(e @ RemotingError::Timeout { .. }) => error(
             ResponseCode::CONSUME_MSG_TIMEOUT,
             format!("consumer <{group}> <{client_id}> Timeout: {e}"),
         ),
-        Err(e) => answer(
+        Err(e) => error(
             ResponseCode::SYSTEM_ERROR,
             format!("invoke consumer <{group}> <{client_id}> Exception: {e}"),
         ),
@@ -135,7 +132,7 @@ pub async fn consumer_status(
         .map(|g| g.channels)
         .unwrap_or_default();
     if members.is_empty() {
-        return answer(
+        return error(
             ResponseCode::SYSTEM_ERROR,
             format!(
                 "No Any Consumer online in the consumer group: [{}]",
@@ -148,7 +145,7 @@ pub async fn consumer_status(
     for (client_id, member) in members {
         if member.version < OLDEST_STATUS_VERSION {
             // Java names the version (`MQVersion.getVersionDesc`); this gives its ordinal.
-            return answer(
+            return error(
                 ResponseCode::SYSTEM_ERROR,
                 format!(
                     "the client does not support this feature. version={}",

@@ -2,7 +2,7 @@
 //! statistics of one group or of the whole broker, consume time spans, correction offsets,
 //! cloning a group's offsets and the whole offset table.
 
-use super::admin::{json_ok, queue};
+use super::admin::{error, json_ok, queue};
 use crate::Broker;
 use ferrocket_protocol::body::*;
 use ferrocket_protocol::header::*;
@@ -109,10 +109,10 @@ pub fn consume_time_span(
 ) -> HandlerResult {
     let h: QueryConsumeTimeSpanRequestHeader = request.decode_header()?;
     let Some(config) = broker.topics.get(&h.topic) else {
-        return Ok(Some(RemotingCommand::response(
+        return error(
             ResponseCode::TOPIC_NOT_EXIST,
-            Some(format!("topic[{}] not exist", h.topic)),
-        )));
+            format!("topic[{}] not exist", h.topic),
+        );
     };
     let now = ferrocket_common::time::now_ms();
     let mut body = QueryConsumeTimeSpanBody::default();
@@ -165,10 +165,10 @@ pub fn correction_offset(
             Some(_) => {}
             // Java unboxes a missing entry here and fails.
             None => {
-                return Ok(Some(RemotingCommand::response(
+                return error(
                     ResponseCode::SYSTEM_ERROR,
-                    Some("java.lang.NullPointerException".into()),
-                )))
+                    "java.lang.NullPointerException".into(),
+                )
             }
         }
     }

@@ -316,18 +316,17 @@ pub async fn send_message(
             properties: &form.properties,
             ..base
         };
-        match broker.store.put_waiting(&msg, put_wait(h.properties)).await {
-            Ok(r) => (
-                {
-                    let bytes = i64::from(r.append.size);
-                    broker.broker_stats.record_put(form.topic, 1, bytes);
-                    r.status
-                },
-                r.append,
-                OffsetMessageId::new(store_host, r.append.physical_offset as i64).encode(),
-            ),
+        let r = match broker.store.put_waiting(&msg, put_wait(h.properties)).await {
+            Ok(r) => r,
             Err(e) => return Ok(Some(store_error_response(&broker, &e))),
-        }
+        };
+        let stats = &broker.broker_stats;
+        stats.record_put(form.topic, 1, i64::from(r.append.size));
+        (
+            r.status,
+            r.append,
+            OffsetMessageId::new(store_host, r.append.physical_offset as i64).encode(),
+        )
     };
     let code = match status {
         PutStatus::PutOk => ResponseCode::SUCCESS,
