@@ -65,6 +65,14 @@ impl Broker {
         self.store_host.unwrap_or_else(|| channel.local_addr())
     }
 
+    /// `brokerIP1:listenPort`: the born and store host of the records the broker writes on
+    /// its own (transaction op records).
+    pub fn broker_host(&self) -> std::net::SocketAddr {
+        self.store_host.unwrap_or_else(|| {
+            std::net::SocketAddr::from(([0, 0, 0, 0], self.boot_config.listen_port))
+        })
+    }
+
     /// The current configuration.
     pub fn config(&self) -> Arc<BrokerConfig> {
         self.config.read().expect("config lock").clone()
@@ -342,6 +350,10 @@ impl Broker {
             (
                 RequestCode::CONSUMER_SEND_MSG_BACK,
                 self.handler(handlers::send_back::send_back),
+            ),
+            (
+                RequestCode::END_TRANSACTION,
+                self.handler(handlers::end_transaction::end_transaction),
             ),
             (
                 RequestCode::GET_CONSUMER_RUNNING_INFO,

@@ -42,6 +42,15 @@ pub struct BrokerConfig {
     /// `configBlackList`: `;`-separated keys UPDATE_BROKER_CONFIG refuses, on top of
     /// `brokerConfigPath`, `rocketmqHome` and `configBlackList` itself.
     pub config_black_list: String,
+    /// `transactionTimeOut` (ms): a half message younger than this is not checked back yet.
+    pub transaction_timeout: Duration,
+    /// `transactionCheckMax`: checks of one half message before it is discarded to
+    /// `TRANS_CHECK_MAX_TIME_TOPIC`.
+    pub transaction_check_max: i32,
+    /// `transactionCheckInterval` (ms): time between two check passes.
+    pub transaction_check_interval: Duration,
+    /// `rejectTransactionMessage`: half messages are refused with NO_PERMISSION.
+    pub reject_transaction_message: bool,
     /// The store's settings (`storePathRootDir`, `flushDiskType`, …).
     pub store: StoreConfig,
     /// The file the settings came from (`mqbroker -c`); UPDATE_BROKER_CONFIG rewrites it, as
@@ -70,6 +79,10 @@ impl Default for BrokerConfig {
             broker_topic_enable: true,
             slave_read_enable: false,
             config_black_list: "configBlackList;brokerConfigPath".into(),
+            transaction_timeout: Duration::from_secs(6),
+            transaction_check_max: 15,
+            transaction_check_interval: Duration::from_secs(60),
+            reject_transaction_message: false,
             store: StoreConfig::default(),
             config_file: None,
             properties: BTreeMap::new(),
@@ -108,6 +121,12 @@ impl BrokerConfig {
             "true" => Ok(true),
             "false" => Ok(false),
             _ => Err(invalid("expected true or false")),
+        };
+        let millis = || {
+            value
+                .parse::<u64>()
+                .map(Duration::from_millis)
+                .map_err(|_| invalid("expected milliseconds"))
         };
         let known = match key {
             "brokerClusterName" => {
@@ -191,6 +210,24 @@ impl BrokerConfig {
                 self.config_black_list = value.to_owned();
                 true
             }
+            "transactionTimeOut" => {
+                self.transaction_timeout = millis()?;
+                true
+            }
+            "transactionCheckMax" => {
+                self.transaction_check_max =
+                    value.parse().map_err(|_| invalid("expected an integer"))?;
+                true
+            }
+            "transactionCheckInterval" => {
+                // Java's service thread waits this long between passes; 0 would spin.
+                self.transaction_check_interval = millis()?.max(Duration::from_millis(1));
+                true
+            }
+            "rejectTransactionMessage" => {
+                self.reject_transaction_message = boolean()?;
+                true
+            }
             _ => self
                 .store
                 .set(key, value)
@@ -268,6 +305,22 @@ impl BrokerConfig {
         put("brokerTopicEnable", self.broker_topic_enable.to_string());
         put("slaveReadEnable", self.slave_read_enable.to_string());
         put("configBlackList", self.config_black_list.clone());
+        put(
+            "transactionTimeOut",
+            self.transaction_timeout.as_millis().to_string(),
+        );
+        put(
+            "transactionCheckMax",
+            self.transaction_check_max.to_string(),
+        );
+        put(
+            "transactionCheckInterval",
+            self.transaction_check_interval.as_millis().to_string(),
+        );
+        put(
+            "rejectTransactionMessage",
+            self.reject_transaction_message.to_string(),
+        );
         for (k, v) in self.store.to_properties() {
             put(k, v);
         }

@@ -20,6 +20,8 @@ pub mod redirect;
 pub mod schedule;
 pub mod stats;
 pub mod topic_config;
+pub mod transaction;
+pub mod transaction_check;
 
 pub use broker::Broker;
 pub use config::BrokerConfig;
@@ -96,6 +98,7 @@ pub async fn serve(
     let housekeeping = tokio::spawn(broker.clone().housekeeping_loop());
     let sampling = tokio::spawn(broker.clone().stats_sampling_loop());
     let scheduling = tokio::spawn(schedule::delivery_loop(broker.clone()));
+    let checking = tokio::spawn(transaction_check::check_loop(broker.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -126,6 +129,7 @@ pub async fn serve(
     housekeeping.abort();
     sampling.abort();
     scheduling.abort();
+    checking.abort();
     // The last writes of offsets, groups and topics, fsync'd: off the runtime.
     let persisting = broker.clone();
     if let Err(e) = tokio::task::spawn_blocking(move || persisting.persist()).await {

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod call_consumer;
 pub mod clients;
+pub mod end_transaction;
 pub mod offsets;
 pub mod progress;
 pub mod pull;

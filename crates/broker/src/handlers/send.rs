@@ -1,7 +1,7 @@
 //! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320)
 //! (`SendMessageProcessor`, `AbstractSendMessageProcessor.msgCheck`).
 
-use crate::redirect;
+use crate::{redirect, transaction};
 use crate::{Broker, BrokerConfig};
 use ferrocket_common::message_id::OffsetMessageId;
 use ferrocket_common::properties::{self, keys, JavaMap};
@@ -149,8 +149,9 @@ async fn check(
 }
 
 /// A single send's stored form (`asyncSendMessage`): the client's map plus `CLUSTER`, written
-/// without `WAIT` (Java leaves it out to save bytes); a delayed message goes through the
-/// CommitLog's redirect, which writes the whole map again, `WAIT` put back included.
+/// without `WAIT` (Java leaves it out to save bytes). A half message or a delayed one is
+/// written again from the whole map, `WAIT` put back included: the half goes to the
+/// transaction half queue, the delayed one through the CommitLog's redirect.
 fn stored_form<'a>(
     broker: &Broker,
     live: &BrokerConfig,
@@ -163,10 +164,15 @@ fn stored_form<'a>(
     let mut map = JavaMap::parse(client.unwrap_or(""), 4);
     map.put(keys::CLUSTER, &broker.boot_config.cluster_name);
     let wait = map.remove(keys::WAIT_STORE_MSG_OK);
+    let half = transaction::is_half_message(client);
     if let Some(wait) = wait {
-        if redirect::delay_level(levels, sys_flag, &map).is_some() {
+        if half || redirect::delay_level(levels, sys_flag, &map).is_some() {
             map.put(keys::WAIT_STORE_MSG_OK, wait);
         }
+    }
+    if half {
+        let queue_text = queue_id.to_string();
+        return transaction::half_form(levels, map, topic, &queue_text);
     }
     redirect::for_store(levels, sys_flag, map, topic, queue_id)
 }
@@ -306,6 +312,17 @@ pub async fn send_message(
             Some((dlq, queue)) => (dlq.as_str(), *queue),
             None => (h.topic, queue_id),
         };
+        let half = transaction::is_half_message(h.properties);
+        if half && live.reject_transaction_message {
+            return Ok(Some(response(
+                &broker,
+                ResponseCode::NO_PERMISSION,
+                Some(format!(
+                    "the broker[{}] sending transaction message is forbidden",
+                    broker.boot_config.broker_ip
+                )),
+            )));
+        }
         let form = stored_form(&broker, &live, h.properties, sys_flag, topic, queue_id);
         if form.properties.len() > i16::MAX as usize {
             return Ok(Some(illegal_message(&broker)));
@@ -314,6 +331,12 @@ pub async fn send_message(
             topic: form.topic,
             queue_id: form.queue_id,
             properties: &form.properties,
+            // A half message is stored as a plain one: only its topic hides it.
+            sys_flag: if half {
+                transaction::with_transaction_type(sys_flag, sysflag::TRANSACTION_NOT_TYPE)
+            } else {
+                sys_flag
+            },
             ..base
         };
         let r = match broker.store.put_waiting(&msg, put_wait(h.properties)).await {
