@@ -81,7 +81,9 @@ pub fn committed_form<'a>(
     half: &RecordView<'a>,
 ) -> Result<StoredForm<'a>, CommitError> {
     let map = JavaMap::parse(half.properties, 0);
-    let topic = map.get(keys::REAL_TOPIC).ok_or(CommitError::NoDestination)?;
+    let topic = map
+        .get(keys::REAL_TOPIC)
+        .ok_or(CommitError::NoDestination)?;
     let queue_id = map
         .get(keys::REAL_QUEUE_ID)
         .and_then(|q| q.parse().ok())
@@ -293,7 +295,11 @@ mod tests {
         let map = JavaMap::parse("TRANSACTION_CHECK_TIMES\u{1}15", 0);
         assert_eq!(next_check_count(&map, 15), None);
         let map = JavaMap::parse("TRANSACTION_CHECK_TIMES\u{1}x", 0);
-        assert_eq!(next_check_count(&map, 15), Some(0), "Java's getInt gives -1");
+        assert_eq!(
+            next_check_count(&map, 15),
+            Some(0),
+            "Java's getInt gives -1"
+        );
     }
 
     #[test]

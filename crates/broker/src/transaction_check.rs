@@ -65,7 +65,9 @@ enum HalfRead {
     /// At or past the end of the queue.
     NoNewMessage,
     /// Below the queue's minimum (or unreadable): go on from `next`.
-    Illegal { next: i64 },
+    Illegal {
+        next: i64,
+    },
 }
 
 /// What one read of op records found (`PullResult` of `fillOpRemoveMap`).
@@ -279,17 +281,14 @@ impl QueuePass<'_> {
     /// records are consumed at once.
     fn read_ops(&self, ops: &mut Ops, offset: i64, pass_start: i64) -> OpRead {
         let topic = names::TRANS_OP_HALF_TOPIC;
-        match self.locate(topic, offset) {
-            Err((next, end)) => {
-                if !end {
-                    self.set_progress(topic, next);
-                }
-                return OpRead {
-                    next,
-                    last_born: None,
-                };
+        if let Err((next, end)) = self.locate(topic, offset) {
+            if !end {
+                self.set_progress(topic, next);
             }
-            Ok(()) => {}
+            return OpRead {
+                next,
+                last_born: None,
+            };
         }
         let max = self.store.max_offset(topic, self.queue_id);
         let mut last_born = None;
@@ -310,8 +309,7 @@ impl QueuePass<'_> {
                 .ok()
                 .and_then(|b| b.parse::<i64>().ok())
                 .unwrap_or(-1);
-            if ferrocket_common::properties::find(op.properties, keys::TAGS) != Some(REMOVE_TAG)
-            {
+            if ferrocket_common::properties::find(op.properties, keys::TAGS) != Some(REMOVE_TAG) {
                 tracing::warn!(offset = op.header.queue_offset, "op record without tag d");
                 continue;
             }
@@ -479,7 +477,10 @@ fn send_check(broker: &Arc<Broker>, group: &str, request: RemotingCommand) {
         .filter(|c| !c.channel.is_closed())
         .collect();
     if channels.is_empty() {
-        tracing::warn!(group, "transaction check not sent: no producer of the group online");
+        tracing::warn!(
+            group,
+            "transaction check not sent: no producer of the group online"
+        );
         return;
     }
     let pick = NEXT_PRODUCER.fetch_add(1, Ordering::Relaxed) % channels.len();

@@ -458,25 +458,7 @@ async fn kv_config_and_name_server_config() {
 #[tokio::test]
 async fn golden_register_broker_replay() {
     let frames = include_str!("../../../testdata/golden/frames.jsonl");
-    let b64 = |s: &str| -> Vec<u8> {
-        let val = |c: u8| match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            _ => 63,
-        };
-        let clean: Vec<u8> = s.bytes().filter(|&c| c != b'=').collect();
-        let mut out = Vec::new();
-        for chunk in clean.chunks(4) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |acc, (i, &c)| acc | u32::from(val(c)) << (18 - 6 * i));
-            out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
-        }
-        out
-    };
+    let b64 = ferrocket_testkit::base64;
     let find = |pred: &dyn Fn(&json::Value) -> bool| -> json::Value {
         frames
             .lines()

@@ -35,6 +35,30 @@ pub fn put_message<'a>(
     }
 }
 
+/// Decodes standard base64 (the golden corpus's `*_b64` fields); padding is optional.
+pub fn base64(text: &str) -> Vec<u8> {
+    let sextet = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a' + 26),
+            b'0'..=b'9' => u32::from(c - b'0' + 52),
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("not base64: {:?}", c as char),
+        }
+    };
+    let clean: Vec<u8> = text.bytes().filter(|&c| c != b'=').collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &c)| acc | sextet(c) << (18 - 6 * i));
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
+
 /// A fresh directory under the system temp dir, unique in this process; removed on drop.
 #[derive(Debug)]
 pub struct TempDir(PathBuf);

@@ -90,8 +90,7 @@ pub async fn end_transaction(
 /// `checkPrepareMessage`: the record at the given offset must be the producer group's half
 /// message at the given queue offset.
 fn mismatch(half: &RecordView<'_>, h: &EndTransactionRequestHeader) -> Option<&'static str> {
-    if properties::find(half.properties, keys::PRODUCER_GROUP) != Some(h.producer_group.as_str())
-    {
+    if properties::find(half.properties, keys::PRODUCER_GROUP) != Some(h.producer_group.as_str()) {
         return Some("The producer group wrong");
     }
     if half.header.queue_offset != h.tran_state_table_offset {
