@@ -4,6 +4,8 @@
 //! subscription groups, clients, held pulls) and routes each request code to a handler in
 //! [`handlers`]; delayed messages and consumers' retries wait in the schedule until
 //! [`schedule`] delivers them, stored in the form Java stores them ([`redirect`]);
+//! transactions' half messages wait in their own queue until END_TRANSACTION or a check-back
+//! settles them ([`transaction`], [`transaction_check`]);
 //! [`run`] opens the store, serves a listener, keeps the broker registered with
 //! every name server and, on shutdown, answers held pulls, persists its tables, unregisters
 //! and closes the store cleanly.
