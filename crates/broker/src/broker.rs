@@ -353,7 +353,11 @@ impl Broker {
             ),
             (
                 RequestCode::END_TRANSACTION,
-                self.handler(handlers::end_transaction::end_transaction),
+                self.handler(handlers::transaction::end_transaction),
+            ),
+            (
+                RequestCode::RESUME_CHECK_HALF_MESSAGE,
+                self.handler(handlers::transaction::resume_check_half_message),
             ),
             (
                 RequestCode::GET_CONSUMER_RUNNING_INFO,

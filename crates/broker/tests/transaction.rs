@@ -233,8 +233,10 @@ async fn checked_producer(
 
 #[tokio::test]
 async fn an_open_transaction_is_checked_back_and_committed_from_the_check() {
+    // A producer has until the next pass to answer a check before it is asked again: a
+    // second apart leaves this test's answer plenty of time.
     let cluster = start(|c| {
-        c.transaction_check_interval = Duration::from_millis(200);
+        c.transaction_check_interval = Duration::from_secs(1);
         c.transaction_timeout = Duration::from_millis(300);
     })
     .await;
@@ -311,7 +313,7 @@ async fn an_open_transaction_is_checked_back_and_committed_from_the_check() {
         assert!(Instant::now() < deadline, "check progress never moved on");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     assert!(
         checks.try_recv().is_err(),
         "a settled half is not checked again"
@@ -344,6 +346,40 @@ async fn a_half_checked_too_often_is_moved_to_the_check_max_topic() {
     }
     assert_eq!(asked, 2, "checked transactionCheckMax times");
     assert_eq!(cluster.store.max_offset("TxD", 0), 0, "never committed");
+
+    // `mqadmin resumeCheckHalfMessage`: back in the half queue with the count reset, so the
+    // producer is asked again.
+    let unit = cluster
+        .store
+        .unit("TRANS_CHECK_MAX_TIME_TOPIC", 0, 0)
+        .unwrap();
+    let id = OffsetMessageId::new(cluster.broker.parse().unwrap(), unit.commit_log_offset);
+    let resume = RemotingCommand::request_with_header(
+        RequestCode::RESUME_CHECK_HALF_MESSAGE,
+        &ResumeCheckHalfMessageRequestHeader {
+            msg_id: Some(id.encode()),
+        },
+    );
+    let c = client();
+    cluster.call_ok(&c, resume).await;
+    let check = tokio::time::timeout(Duration::from_secs(10), checks.recv())
+        .await
+        .expect("checked again after the resume")
+        .unwrap();
+    let shipped = MessageRecord::decode(&Bytes::copy_from_slice(check.body_bytes()), true).unwrap();
+    assert_eq!(
+        property(&shipped, "TRANSACTION_CHECK_TIMES").as_deref(),
+        Some("1")
+    );
+    assert_eq!(shipped.body.as_ref(), b"tx UD1");
+    let bad = RemotingCommand::request_with_header(
+        RequestCode::RESUME_CHECK_HALF_MESSAGE,
+        &ResumeCheckHalfMessageRequestHeader {
+            msg_id: Some("not-an-id".into()),
+        },
+    );
+    let resp = cluster.call(&c, bad).await;
+    assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
 }
 
 /// The golden CHECK_TRANSACTION_STATE (Apache RocketMQ 4.9.8) rebuilt from the golden

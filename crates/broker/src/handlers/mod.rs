@@ -4,10 +4,10 @@
 pub mod admin;
 pub mod call_consumer;
 pub mod clients;
-pub mod end_transaction;
 pub mod offsets;
 pub mod progress;
 pub mod pull;
 pub mod query;
 pub mod send;
 pub mod send_back;
+pub mod transaction;

@@ -2,14 +2,21 @@
 //! message it sent, after running its local transaction or when the broker asked
 //! (CHECK_TRANSACTION_STATE). Producers send it oneway, so the response below only reaches a
 //! caller that asked for one.
+//!
+//! RESUME_CHECK_HALF_MESSAGE (323, `mqadmin resumeCheckHalfMessage`): a half message is
+//! stored again with its check count reset, so checking starts over.
 
 use crate::handlers::admin::error;
 use crate::transaction;
 use crate::Broker;
+use ferrocket_common::message_id::OffsetMessageId;
+use ferrocket_common::properties::JavaMap;
 use ferrocket_common::properties::{self, keys};
 use ferrocket_common::record::RecordView;
 use ferrocket_common::sysflag;
-use ferrocket_protocol::header::EndTransactionRequestHeader;
+use ferrocket_protocol::header::{
+    EndTransactionRequestHeader, ResumeCheckHalfMessageRequestHeader,
+};
 use ferrocket_protocol::{RemotingCommand, ResponseCode};
 use ferrocket_remoting::{Channel, HandlerResult};
 use ferrocket_store::{PutMessage, PutWait, StoreError};
@@ -157,4 +164,64 @@ async fn store_committed(
         ),
     };
     Some(RemotingCommand::response(code, Some(remark)))
+}
+
+/// `AdminBrokerProcessor.resumeCheckHalfMessage`: the record the offset message id names goes
+/// back to half queue 0 with `TRANSACTION_CHECK_TIMES=0`. (Java decodes the record with its
+/// body decompressed but keeps the compressed flag; the stored bytes are kept here, so a
+/// compressed half stays readable.)
+pub async fn resume_check_half_message(
+    broker: Arc<Broker>,
+    _channel: Channel,
+    request: RemotingCommand,
+) -> HandlerResult {
+    let h: ResumeCheckHalfMessageRequestHeader = request.decode_header()?;
+    let record = h
+        .msg_id
+        .as_deref()
+        .and_then(|id| OffsetMessageId::decode(id).ok())
+        .and_then(|id| u64::try_from(id.commit_log_offset).ok())
+        .and_then(|offset| broker.store.commit_log().record_at(offset));
+    let Some(record) = record
+        .as_deref()
+        .and_then(|b| RecordView::decode(b, false).ok())
+    else {
+        return error(
+            ResponseCode::SYSTEM_ERROR,
+            "Exception was thrown when putting message back to RMQ_SYS_TRANS_HALF_TOPIC.".into(),
+        );
+    };
+    let mut map = JavaMap::parse(record.properties, 1);
+    map.put(keys::TRANSACTION_CHECK_TIMES, "0");
+    let properties = transaction::put_back_properties(&map);
+    let r = &record.header;
+    let msg = PutMessage {
+        topic: ferrocket_common::names::TRANS_HALF_TOPIC,
+        queue_id: 0,
+        flag: r.flag,
+        sys_flag: r.sys_flag,
+        born_timestamp: r.born_timestamp,
+        born_host: r.born_host,
+        store_host: r.store_host,
+        reconsume_times: r.reconsume_times,
+        prepared_transaction_offset: 0,
+        body: record.body,
+        properties: &properties,
+    };
+    match broker.store.put_waiting(&msg, PutWait::Appended).await {
+        Ok(_) => {
+            tracing::info!(
+                real_topic = map.get(keys::REAL_TOPIC).unwrap_or(""),
+                "half message put back for checking"
+            );
+            Ok(Some(RemotingCommand::response(ResponseCode::SUCCESS, None)))
+        }
+        Err(e) => {
+            tracing::warn!("half message not put back: {e}");
+            error(
+                ResponseCode::SYSTEM_ERROR,
+                "Put message back to RMQ_SYS_TRANS_HALF_TOPIC failed.".into(),
+            )
+        }
+    }
 }
