@@ -4,14 +4,16 @@
 
 use crate::error::{ClientError, Result};
 use crate::route::TopicRoute;
+use crate::transaction::TransactionListener;
 use ferrocket_common::message_id::UniqIdGenerator;
 use ferrocket_protocol::body::{
     ConsumeMessageDirectlyResult, ConsumerData, ConsumerRunningInfo, GetConsumerStatusBody,
     HeartbeatData, MessageQueue, ProducerData, ResetOffsetBody, TopicRouteData,
 };
 use ferrocket_protocol::header::{
-    ConsumerGroupRequestHeader, GetConsumerRunningInfoRequestHeader,
-    GetConsumerStatusRequestHeader, GetRouteInfoRequestHeader, UnregisterClientRequestHeader,
+    CheckTransactionStateRequestHeader, ConsumerGroupRequestHeader,
+    GetConsumerRunningInfoRequestHeader, GetConsumerStatusRequestHeader, GetRouteInfoRequestHeader,
+    UnregisterClientRequestHeader,
 };
 use ferrocket_protocol::{json, RemotingCommand, RequestCode, ResponseCode};
 use ferrocket_remoting::{Channel, HandlerResult, RemotingClient, Router};
@@ -140,6 +142,8 @@ pub struct ClientInstance {
     brokers: RwLock<HashMap<String, BTreeMap<i64, String>>>,
     producers: Mutex<Vec<String>>,
     consumers: Mutex<HashMap<String, Arc<dyn ConsumerHandle>>>,
+    /// Transactional producer groups and who answers their checks.
+    transaction_listeners: Mutex<HashMap<String, Arc<dyn TransactionListener>>>,
     users: Mutex<usize>,
     pub(crate) uniq_ids: UniqIdGenerator,
     rebalance_now: Notify,
@@ -210,6 +214,7 @@ impl ClientInstance {
             brokers: RwLock::default(),
             producers: Mutex::default(),
             consumers: Mutex::default(),
+            transaction_listeners: Mutex::default(),
             users: Mutex::new(0),
             uniq_ids: UniqIdGenerator::new(ip, std::process::id(), salt),
             rebalance_now: Notify::new(),
@@ -264,6 +269,32 @@ impl ClientInstance {
         }
         producers.push(group.to_owned());
         Ok(())
+    }
+
+    pub(crate) fn register_transaction_listener(
+        &self,
+        group: &str,
+        listener: Arc<dyn TransactionListener>,
+    ) {
+        self.transaction_listeners
+            .lock()
+            .expect("transaction listeners lock")
+            .insert(group.to_owned(), listener);
+    }
+
+    pub(crate) fn unregister_transaction_listener(&self, group: &str) {
+        self.transaction_listeners
+            .lock()
+            .expect("transaction listeners lock")
+            .remove(group);
+    }
+
+    fn transaction_listener(&self, group: &str) -> Option<Arc<dyn TransactionListener>> {
+        self.transaction_listeners
+            .lock()
+            .expect("transaction listeners lock")
+            .get(group)
+            .cloned()
     }
 
     pub(crate) fn register_consumer(
@@ -787,12 +818,26 @@ fn client_router(slot: Slot) -> Router {
             )) as HandlerResult
         }
     };
-    let check = move |_c: Channel, req: RemotingCommand| async move {
-        tracing::warn!(
-            "CHECK_TRANSACTION_STATE for {:?} ignored: transactional producers are not supported yet",
-            req.ext("msgId")
-        );
-        Ok(None) as HandlerResult
+    let s = slot.clone();
+    let check = move |channel: Channel, req: RemotingCommand| {
+        let s = s.clone();
+        async move {
+            let h: CheckTransactionStateRequestHeader = req.decode_header()?;
+            let body = bytes::Bytes::copy_from_slice(req.body_bytes());
+            let record = ferrocket_common::MessageRecord::decode(&body, false)?;
+            let message = crate::MessageExt::from_record(record, "", crate::consumer::MAX_BODY)?;
+            let group = message
+                .property(ferrocket_common::properties::keys::PRODUCER_GROUP)
+                .unwrap_or("")
+                .to_owned();
+            match instance_of(&s).and_then(|i| i.transaction_listener(&group)) {
+                Some(listener) => {
+                    crate::transaction::answer_check(channel, h, group, message, listener)
+                }
+                None => tracing::debug!(%group, "transaction check for a group not here"),
+            }
+            Ok(None) as HandlerResult
+        }
     };
     Router::new()
         .route(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED, notify)

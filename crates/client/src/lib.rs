@@ -1,7 +1,8 @@
 //! The Ferrocket client: a RocketMQ 4.x client in idiomatic async Rust.
 //!
 //! It owns the client side of the wire protocol — [`Producer`] (sync, async, oneway, batch,
-//! selector sends with retries), [`PushConsumer`] (clustering or broadcasting, concurrent or
+//! selector sends with retries), [`TransactionProducer`] (half messages, local transactions,
+//! answers to the broker's checks), [`PushConsumer`] (clustering or broadcasting, concurrent or
 //! orderly listeners, rebalance, long polling, offset commits), [`LitePullConsumer`]
 //! (subscribe or assign, seek, poll, commit) and [`Admin`] — and the [`ClientInstance`] they
 //! share: name-server routes, one connection per broker, heartbeats and the periodic tasks
@@ -16,6 +17,7 @@ mod instance;
 mod message;
 pub mod producer;
 mod route;
+pub mod transaction;
 
 pub use admin::Admin;
 pub use consumer::allocate::AllocateStrategy;
@@ -28,3 +30,6 @@ pub use instance::{ClientInstance, ClientOptions};
 pub use message::{Message, MessageExt, SendResult, SendStatus};
 pub use producer::Producer;
 pub use route::TopicRoute;
+pub use transaction::{
+    LocalTransactionState, TransactionListener, TransactionProducer, TransactionSendResult,
+};

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use ferrocket_common::batch::{self, BatchItem};
 use ferrocket_common::names::{self, TopicName, RETRY_GROUP_TOPIC_PREFIX};
 use ferrocket_common::properties::keys;
-use ferrocket_common::{compression, GroupName};
+use ferrocket_common::{compression, sysflag, GroupName};
 use ferrocket_protocol::body::MessageQueue;
 use ferrocket_protocol::header::{SendMessageRequestHeaderV2, SendMessageResponseHeader};
 use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
@@ -185,6 +185,10 @@ impl Producer {
         &self.inner.group
     }
 
+    pub(crate) fn instance(&self) -> &Arc<ClientInstance> {
+        &self.inner.instance
+    }
+
     pub fn client_id(&self) -> &str {
         self.inner.instance.client_id()
     }
@@ -352,7 +356,11 @@ impl Producer {
         self.check_topic(&message.topic)?;
         self.check_body(&message)?;
         let msg_id = self.assign_unique_id(&mut message);
-        let mut sys_flag = 0;
+        // `sendKernelImpl`: a message marked `TRAN_MSG` goes as a transaction's half.
+        let mut sys_flag = match message.property(keys::TRANSACTION_PREPARED) {
+            Some(v) if v.eq_ignore_ascii_case("true") => sysflag::TRANSACTION_PREPARED_TYPE,
+            _ => 0,
+        };
         let mut body = message.body.clone();
         let o = &self.inner.options;
         if body.len() >= o.compress_over {
@@ -384,7 +392,7 @@ impl Producer {
         })
     }
 
-    fn assign_unique_id(&self, message: &mut Message) -> String {
+    pub(crate) fn assign_unique_id(&self, message: &mut Message) -> String {
         if let Some(id) = message.unique_id() {
             return id.to_owned();
         }
