@@ -197,19 +197,6 @@ async fn deliver(store: &MessageStore, record: &[u8]) -> Result<(), ferrocket_st
         tracing::warn!("scheduled record bound for the transaction half topic skipped");
         return Ok(());
     }
-    let h = &view.header;
-    let msg = PutMessage {
-        topic: form.topic,
-        queue_id: form.queue_id,
-        flag: h.flag,
-        sys_flag: h.sys_flag,
-        born_timestamp: h.born_timestamp,
-        born_host: h.born_host,
-        store_host: h.store_host,
-        reconsume_times: h.reconsume_times,
-        prepared_transaction_offset: 0,
-        body: view.body,
-        properties: &form.properties,
-    };
+    let msg = PutMessage::restored(&view, form.topic, form.queue_id, &form.properties);
     store.put_waiting(&msg, PutWait::Appended).await.map(|_| ())
 }

@@ -349,19 +349,10 @@ impl QueuePass<'_> {
         half: &RecordView<'_>,
         properties: &str,
     ) -> Option<ferrocket_store::AppendResult> {
-        let h = &half.header;
         let msg = PutMessage {
-            topic: half.topic,
-            queue_id: h.queue_id,
             flag: 0,
-            sys_flag: h.sys_flag,
-            born_timestamp: h.born_timestamp,
-            born_host: h.born_host,
-            store_host: h.store_host,
             reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            body: half.body,
-            properties,
+            ..PutMessage::restored(half, half.topic, half.header.queue_id, properties)
         };
         match self.store.put_waiting(&msg, PutWait::Appended).await {
             Ok(r) => Some(r.append),
@@ -442,20 +433,7 @@ impl QueuePass<'_> {
             return;
         }
         let properties = transaction::put_back_properties(map);
-        let h = &half.header;
-        let msg = PutMessage {
-            topic: names::TRANS_CHECK_MAX_TIME_TOPIC,
-            queue_id: 0,
-            flag: h.flag,
-            sys_flag: h.sys_flag,
-            born_timestamp: h.born_timestamp,
-            born_host: h.born_host,
-            store_host: h.store_host,
-            reconsume_times: h.reconsume_times,
-            prepared_transaction_offset: 0,
-            body: half.body,
-            properties: &properties,
-        };
+        let msg = PutMessage::restored(half, names::TRANS_CHECK_MAX_TIME_TOPIC, 0, &properties);
         if let Err(e) = self.store.put_waiting(&msg, PutWait::Appended).await {
             tracing::warn!("discarded half message not stored: {e}");
         }

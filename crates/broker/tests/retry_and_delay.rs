@@ -12,31 +12,12 @@ use ferrocket_protocol::header::*;
 use ferrocket_protocol::{json, RemotingCommand, RequestCode, ResponseCode};
 use ferrocket_remoting::RemotingClient;
 use ferrocket_store::DelayLevels;
-use std::time::{Duration, Instant};
 
 const SCHEDULE: &str = "SCHEDULE_TOPIC_XXXX";
 
 async fn start_with_levels(levels: &str) -> Cluster {
     let levels = DelayLevels::parse(levels).unwrap();
     start(move |c| c.store.message_delay_level = levels).await
-}
-
-/// The record a consume-queue unit points at.
-fn record_in(cluster: &Cluster, topic: &str, queue_id: i32, offset: i64) -> (i64, MessageRecord) {
-    let unit = cluster.store.unit(topic, queue_id, offset).unwrap();
-    let id = OffsetMessageId::new(cluster.broker.parse().unwrap(), unit.commit_log_offset);
-    (unit.commit_log_offset, stored(cluster, &id.encode()))
-}
-
-async fn wait_for_messages(cluster: &Cluster, topic: &str, queue_id: i32, count: i64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while cluster.store.max_offset(topic, queue_id) < count {
-        assert!(
-            Instant::now() < deadline,
-            "{topic}/{queue_id} never got {count} messages"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn send_back(

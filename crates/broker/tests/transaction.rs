@@ -66,30 +66,6 @@ fn end_request(header: &EndTransactionRequestHeader) -> RemotingCommand {
     RemotingCommand::request_with_header(RequestCode::END_TRANSACTION, header)
 }
 
-fn record_in(cluster: &Cluster, topic: &str, queue_id: i32, offset: i64) -> MessageRecord {
-    let unit = cluster
-        .store
-        .unit(topic, queue_id, offset)
-        .unwrap_or_else(|| panic!("no unit {topic}/{queue_id}/{offset}"));
-    let bytes = cluster
-        .store
-        .commit_log()
-        .record_at(unit.commit_log_offset as u64)
-        .unwrap();
-    MessageRecord::decode(&Bytes::copy_from_slice(&bytes), true).unwrap()
-}
-
-async fn wait_for_messages(cluster: &Cluster, topic: &str, queue_id: i32, count: i64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while cluster.store.max_offset(topic, queue_id) < count {
-        assert!(
-            Instant::now() < deadline,
-            "{topic}/{queue_id} never got {count} messages"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 async fn check_offset(c: &RemotingClient, cluster: &Cluster, topic: &str) -> i64 {
     let req = RemotingCommand::request_with_header(
         RequestCode::QUERY_CONSUMER_OFFSET,
@@ -132,7 +108,7 @@ async fn commit_and_rollback_end_a_half_message_as_the_java_broker_does() {
     let commit = end("PGx", &sent, "U1", 8);
     cluster.call_ok(&c, end_request(&commit)).await;
     wait_for_messages(&cluster, "Tx", 2, 1).await;
-    let committed = record_in(&cluster, "Tx", 2, 0);
+    let (_, committed) = record_in(&cluster, "Tx", 2, 0);
     assert_eq!(committed.header.sys_flag, 8);
     assert_eq!(
         committed.header.prepared_transaction_offset,
@@ -141,7 +117,7 @@ async fn commit_and_rollback_end_a_half_message_as_the_java_broker_does() {
     assert_eq!(committed.properties, half.properties);
     assert_eq!(committed.body, half.body);
     assert_eq!(committed.header.born_timestamp, half.header.born_timestamp);
-    let op = record_in(&cluster, OP, 0, 0);
+    let (_, op) = record_in(&cluster, OP, 0, 0);
     assert_eq!(op.body.as_ref(), b"0");
     assert_eq!(property(&op, "TAGS").as_deref(), Some("d"));
 
@@ -152,7 +128,7 @@ async fn commit_and_rollback_end_a_half_message_as_the_java_broker_does() {
         .call_ok(&c, end_request(&end("PGx", &sent2, "U2", 12)))
         .await;
     wait_for_messages(&cluster, OP, 0, 2).await;
-    assert_eq!(record_in(&cluster, OP, 0, 1).body.as_ref(), b"1");
+    assert_eq!(record_in(&cluster, OP, 0, 1).1.body.as_ref(), b"1");
     assert_eq!(cluster.store.max_offset("Tx", 1), 0);
 
     // Requests that do not match the half message are refused as Java refuses them.
@@ -253,7 +229,7 @@ async fn an_open_transaction_is_checked_back_and_committed_from_the_check() {
     assert_eq!(h.tran_state_table_offset, 1);
     assert_eq!(h.msg_id.as_deref(), Some("UC1"));
     assert_eq!(h.transaction_id.as_deref(), Some("UC1"));
-    let put_back = record_in(&cluster, HALF, 0, 1);
+    let (_, put_back) = record_in(&cluster, HALF, 0, 1);
     assert_eq!(h.commit_log_offset, put_back.header.physical_offset);
     assert_eq!(
         h.offset_msg_id.as_deref(),
@@ -298,7 +274,7 @@ async fn an_open_transaction_is_checked_back_and_committed_from_the_check() {
         .await
         .unwrap();
     wait_for_messages(&cluster, "TxC", 3, 1).await;
-    let committed = record_in(&cluster, "TxC", 3, 0);
+    let (_, committed) = record_in(&cluster, "TxC", 3, 0);
     assert_eq!(
         committed.header.prepared_transaction_offset,
         h.commit_log_offset
@@ -333,7 +309,7 @@ async fn a_half_checked_too_often_is_moved_to_the_check_max_topic() {
     let (producer, mut checks) = checked_producer(&cluster, "PGd").await;
     send_half(&producer, &cluster, "TxD", 0, "PGd", "UD1").await;
     wait_for_messages(&cluster, "TRANS_CHECK_MAX_TIME_TOPIC", 0, 1).await;
-    let discarded = record_in(&cluster, "TRANS_CHECK_MAX_TIME_TOPIC", 0, 0);
+    let (_, discarded) = record_in(&cluster, "TRANS_CHECK_MAX_TIME_TOPIC", 0, 0);
     assert_eq!(
         property(&discarded, "TRANSACTION_CHECK_TIMES").as_deref(),
         Some("2")

@@ -36,6 +36,33 @@ pub struct PutMessage<'a> {
     pub properties: &'a str,
 }
 
+impl<'a> PutMessage<'a> {
+    /// A stored record put again, to `topic`/`queue_id` with `properties` (the broker's
+    /// re-puts: scheduled delivery, transaction commits and checks): the producer's fields
+    /// carried over, no prepared-transaction offset.
+    pub fn restored(
+        record: &RecordView<'a>,
+        topic: &'a str,
+        queue_id: i32,
+        properties: &'a str,
+    ) -> PutMessage<'a> {
+        let h = &record.header;
+        PutMessage {
+            topic,
+            queue_id,
+            flag: h.flag,
+            sys_flag: h.sys_flag,
+            born_timestamp: h.born_timestamp,
+            born_host: h.born_host,
+            store_host: h.store_host,
+            reconsume_times: h.reconsume_times,
+            prepared_transaction_offset: 0,
+            body: record.body,
+            properties,
+        }
+    }
+}
+
 /// What the CommitLog tells the derived indexes about a stored record.
 #[derive(Debug, Clone, Copy)]
 pub struct DispatchRequest<'a> {

@@ -126,19 +126,10 @@ async fn store_committed(
             ))
         }
     };
-    let h = &half.header;
     let msg = PutMessage {
-        topic: form.topic,
-        queue_id: form.queue_id,
-        flag: h.flag,
-        sys_flag: transaction::committed_sys_flag(h.sys_flag),
-        born_timestamp: h.born_timestamp,
-        born_host: h.born_host,
-        store_host: h.store_host,
-        reconsume_times: h.reconsume_times,
+        sys_flag: transaction::committed_sys_flag(half.header.sys_flag),
         prepared_transaction_offset: half_offset,
-        body: half.body,
-        properties: &form.properties,
+        ..PutMessage::restored(half, form.topic, form.queue_id, &form.properties)
     };
     // FLUSH_DISK_TIMEOUT and the slave outcomes count as success here, as in Java.
     let e = broker
@@ -194,20 +185,12 @@ pub async fn resume_check_half_message(
     let mut map = JavaMap::parse(record.properties, 1);
     map.put(keys::TRANSACTION_CHECK_TIMES, "0");
     let properties = transaction::put_back_properties(&map);
-    let r = &record.header;
-    let msg = PutMessage {
-        topic: ferrocket_common::names::TRANS_HALF_TOPIC,
-        queue_id: 0,
-        flag: r.flag,
-        sys_flag: r.sys_flag,
-        born_timestamp: r.born_timestamp,
-        born_host: r.born_host,
-        store_host: r.store_host,
-        reconsume_times: r.reconsume_times,
-        prepared_transaction_offset: 0,
-        body: record.body,
-        properties: &properties,
-    };
+    let msg = PutMessage::restored(
+        &record,
+        ferrocket_common::names::TRANS_HALF_TOPIC,
+        0,
+        &properties,
+    );
     match broker.store.put_waiting(&msg, PutWait::Appended).await {
         Ok(_) => {
             tracing::info!(

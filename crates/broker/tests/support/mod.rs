@@ -14,7 +14,7 @@ use ferrocket_protocol::{json, RemotingCommand, RequestCode, ResponseCode};
 use ferrocket_remoting::{ClientConfig, RemotingClient, Router};
 use ferrocket_testkit::{NameServer, RunningBroker, TempDir};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const T: Duration = Duration::from_secs(5);
 
@@ -137,6 +137,30 @@ pub fn stored(cluster: &Cluster, msg_id: &str) -> MessageRecord {
         .record_at(id.commit_log_offset as u64)
         .unwrap();
     MessageRecord::decode(&Bytes::copy_from_slice(&bytes), true).unwrap()
+}
+
+/// The record a consume-queue unit points at.
+pub fn record_in(
+    cluster: &Cluster,
+    topic: &str,
+    queue_id: i32,
+    offset: i64,
+) -> (i64, MessageRecord) {
+    let unit = cluster.store.unit(topic, queue_id, offset).unwrap();
+    let id = OffsetMessageId::new(cluster.broker.parse().unwrap(), unit.commit_log_offset);
+    (unit.commit_log_offset, stored(cluster, &id.encode()))
+}
+
+/// Waits (up to 10 s) until `topic`/`queue_id` holds `count` messages.
+pub async fn wait_for_messages(cluster: &Cluster, topic: &str, queue_id: i32, count: i64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cluster.store.max_offset(topic, queue_id) < count {
+        assert!(
+            Instant::now() < deadline,
+            "{topic}/{queue_id} never got {count} messages"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// HEART_BEAT of a clustering consumer of `group` subscribed to `topic` by tag `expression`.
