@@ -116,7 +116,8 @@ async fn check_queue(broker: &Arc<Broker>, queue_id: i32) {
     let op_offset = pass.progress(names::TRANS_OP_HALF_TOPIC);
     let mut ops = Ops::default();
     let mut last_ops = pass.read_ops(&mut ops, op_offset, half_offset);
-    let mut misses = 1;
+    // Java reads past one illegal offset, not two (`MAX_RETRY_COUNT_WHEN_HALF_NULL`).
+    let mut illegal_reads = 0;
     let mut next_half = half_offset;
     let mut i = half_offset;
     loop {
@@ -125,80 +126,83 @@ async fn check_queue(broker: &Arc<Broker>, queue_id: i32) {
             break;
         }
         if let Some(op) = ops.done_halves.remove(&i) {
+            // Settled by an op record already read.
             ops.consumed.push(op);
-        } else {
-            let record = match pass.read_half(i) {
-                HalfRead::Found(record) => record,
-                HalfRead::NoNewMessage => break,
-                HalfRead::Illegal { next } => {
-                    misses += 1;
-                    if misses > 2 {
-                        break;
-                    }
-                    i = next;
-                    next_half = i;
-                    continue;
-                }
-            };
-            let Ok(half) = RecordView::decode(&record, false) else {
-                tracing::warn!(queue_id, offset = i, "unreadable half message skipped");
-                next_half = i + 1;
-                i += 1;
-                continue;
-            };
-            let mut map = JavaMap::parse(half.properties, 3);
-            let count_text;
-            let discard = match transaction::next_check_count(&map, pass.check_max) {
-                None => true,
-                Some(count) => {
-                    count_text = count.to_string();
-                    map.put(keys::TRANSACTION_CHECK_TIMES, &count_text);
-                    pass.started_ms - half.header.born_timestamp > pass.reserved_ms
-                }
-            };
-            if discard {
-                pass.discard(&half, &map).await;
-                next_half = i + 1;
-                i += 1;
-                continue;
-            }
-            if half.header.store_timestamp >= pass.started_ms {
-                break; // stored after the pass began: the next pass looks at it
-            }
-            let age = ferrocket_common::time::now_ms() - half.header.born_timestamp;
-            let mut immunity = pass.timeout_ms;
-            if let Some(seconds) = map.get(keys::CHECK_IMMUNITY_TIME_IN_SECONDS) {
-                immunity = match seconds.parse::<i64>().unwrap_or(-1) {
-                    -1 => pass.timeout_ms,
-                    s => s.saturating_mul(1000),
-                };
-                if age < immunity && pass.settle_immune(&mut ops, &half, &map).await {
-                    next_half = i + 1;
-                    i += 1;
-                    continue;
-                }
-            } else if (0..immunity).contains(&age) {
-                break; // too young: neither this nor any later half is due
-            }
-            let due = match last_ops.last_born {
-                None => age > immunity,
-                Some(born) => born - pass.started_ms > pass.timeout_ms,
-            } || age <= -1;
-            if due {
-                if !pass.put_back_and_check(&half, map).await {
-                    break; // the store refused; the next pass tries again
-                }
-            } else {
-                // Maybe an op record further on settles this half: read more of them.
-                let before = last_ops.next;
-                last_ops = pass.read_ops(&mut ops, last_ops.next, half_offset);
-                if last_ops.last_born.is_none() && last_ops.next == before {
-                    // Nothing more to read and not due (Java spins here until its time
-                    // limit): the next pass looks again.
+            next_half = i + 1;
+            i += 1;
+            continue;
+        }
+        let record = match pass.read_half(i) {
+            HalfRead::Found(record) => record,
+            HalfRead::NoNewMessage => break,
+            HalfRead::Illegal { next } => {
+                illegal_reads += 1;
+                if illegal_reads > 1 {
                     break;
                 }
+                i = next;
+                next_half = i;
                 continue;
             }
+        };
+        let Ok(half) = RecordView::decode(&record, false) else {
+            tracing::warn!(queue_id, offset = i, "unreadable half message skipped");
+            next_half = i + 1;
+            i += 1;
+            continue;
+        };
+        let mut map = JavaMap::parse(half.properties, 3);
+        let count_text;
+        let discard = match transaction::next_check_count(&map, pass.check_max) {
+            None => true,
+            Some(count) => {
+                count_text = count.to_string();
+                map.put(keys::TRANSACTION_CHECK_TIMES, &count_text);
+                pass.started_ms - half.header.born_timestamp > pass.reserved_ms
+            }
+        };
+        if discard {
+            pass.discard(&half, &map).await;
+            next_half = i + 1;
+            i += 1;
+            continue;
+        }
+        if half.header.store_timestamp >= pass.started_ms {
+            break; // stored after the pass began: the next pass looks at it
+        }
+        let age = ferrocket_common::time::now_ms() - half.header.born_timestamp;
+        let mut immunity = pass.timeout_ms;
+        if let Some(seconds) = map.get(keys::CHECK_IMMUNITY_TIME_IN_SECONDS) {
+            immunity = match seconds.parse::<i64>().unwrap_or(-1) {
+                -1 => pass.timeout_ms,
+                s => s.saturating_mul(1000),
+            };
+            if age < immunity && pass.settle_immune(&mut ops, &half, &map).await {
+                next_half = i + 1;
+                i += 1;
+                continue;
+            }
+        } else if (0..immunity).contains(&age) {
+            break; // too young: neither this nor any later half is due
+        }
+        let due = match last_ops.last_born {
+            None => age > immunity,
+            Some(born) => born - pass.started_ms > pass.timeout_ms,
+        } || age <= -1;
+        if due {
+            if !pass.put_back_and_check(&half, map).await {
+                break; // the store refused; the next pass tries again
+            }
+        } else {
+            // Maybe an op record further on settles this half: read more of them.
+            let before = last_ops.next;
+            last_ops = pass.read_ops(&mut ops, last_ops.next, half_offset);
+            if last_ops.last_born.is_none() && last_ops.next == before {
+                // Nothing more to read and not due (Java spins here until its time
+                // limit): the next pass looks again.
+                break;
+            }
+            continue;
         }
         next_half = i + 1;
         i += 1;

@@ -156,6 +156,7 @@ fn stored_form<'a>(
     broker: &Broker,
     live: &BrokerConfig,
     client: Option<&str>,
+    half: bool,
     sys_flag: i32,
     topic: &'a str,
     queue_id: i32,
@@ -164,7 +165,6 @@ fn stored_form<'a>(
     let mut map = JavaMap::parse(client.unwrap_or(""), 4);
     map.put(keys::CLUSTER, &broker.boot_config.cluster_name);
     let wait = map.remove(keys::WAIT_STORE_MSG_OK);
-    let half = transaction::is_half_message(client);
     if let Some(wait) = wait {
         if half || redirect::delay_level(levels, sys_flag, &map).is_some() {
             map.put(keys::WAIT_STORE_MSG_OK, wait);
@@ -323,7 +323,15 @@ pub async fn send_message(
                 )),
             )));
         }
-        let form = stored_form(&broker, &live, h.properties, sys_flag, topic, queue_id);
+        let form = stored_form(
+            &broker,
+            &live,
+            h.properties,
+            half,
+            sys_flag,
+            topic,
+            queue_id,
+        );
         if form.properties.len() > i16::MAX as usize {
             return Ok(Some(illegal_message(&broker)));
         }

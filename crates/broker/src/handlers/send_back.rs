@@ -99,17 +99,8 @@ pub async fn send_back(
         queue_id,
     );
     let msg = PutMessage {
-        topic: form.topic,
-        queue_id: form.queue_id,
-        flag: view.header.flag,
-        sys_flag: view.header.sys_flag,
-        born_timestamp: view.header.born_timestamp,
-        born_host: view.header.born_host,
-        store_host: view.header.store_host,
         reconsume_times: reconsumed + 1,
-        prepared_transaction_offset: 0,
-        body: view.body,
-        properties: &form.properties,
+        ..PutMessage::restored(&view, form.topic, form.queue_id, &form.properties)
     };
     match broker.store.put_waiting(&msg, PutWait::Appended).await {
         Ok(r) if r.status == PutStatus::PutOk => {
