@@ -19,7 +19,7 @@ use ferrocket_common::properties::{keys, JavaMap};
 use ferrocket_common::record::RecordView;
 use ferrocket_protocol::header::CheckTransactionStateRequestHeader;
 use ferrocket_protocol::{RemotingCommand, RequestCode};
-use ferrocket_store::{MessageStore, PutMessage, PutWait, SegmentSlice};
+use ferrocket_store::{GetMessageStatus, MessageStore, PutMessage, PutWait, SegmentSlice};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 /// The longest one pass spends on one half queue (`MAX_PROCESS_TIME_LIMIT`).
 const PASS_LIMIT: Duration = Duration::from_secs(60);
 /// Op records read at a time (`fillOpRemoveMap`'s pull of 32).
-const OP_BATCH: i64 = 32;
+const OP_BATCH: usize = 32;
 
 /// Runs a check pass every `transactionCheckInterval` until the task is aborted. Masters only.
 pub async fn check_loop(broker: Arc<Broker>) {
@@ -59,15 +59,16 @@ pub async fn check_all(broker: &Arc<Broker>) {
     }
 }
 
-/// What a read of one half message found.
-enum HalfRead {
-    Found(SegmentSlice),
-    /// At or past the end of the queue.
-    NoNewMessage,
-    /// Below the queue's minimum (or unreadable): go on from `next`.
-    Illegal {
+/// What a read of a half or op queue found.
+enum QueueRead {
+    Found {
+        records: Vec<SegmentSlice>,
         next: i64,
     },
+    /// At the end of the queue.
+    NoNewMessage { next: i64 },
+    /// Not readable there (below the minimum, past the end, removed): go on from `next`.
+    Illegal { next: i64 },
 }
 
 /// What one read of op records found (`PullResult` of `fillOpRemoveMap`).
@@ -133,9 +134,9 @@ async fn check_queue(broker: &Arc<Broker>, queue_id: i32) {
             continue;
         }
         let record = match pass.read_half(i) {
-            HalfRead::Found(record) => record,
-            HalfRead::NoNewMessage => break,
-            HalfRead::Illegal { next } => {
+            QueueRead::Found { mut records, .. } => records.swap_remove(0),
+            QueueRead::NoNewMessage { .. } => break,
+            QueueRead::Illegal { next } => {
                 illegal_reads += 1;
                 if illegal_reads > 1 {
                     break;
@@ -246,38 +247,31 @@ impl QueuePass<'_> {
             .commit(CHECK_GROUP, topic, self.queue_id, offset);
     }
 
-    /// Where a read at `offset` of `topic` lands (`DefaultMessageStore.getMessage`'s
-    /// statuses): `Ok` for a unit that exists, else the next offset and whether it is the
-    /// end of the queue.
-    fn locate(&self, topic: &str, offset: i64) -> Result<(), (i64, bool)> {
-        let (min, max) = (
-            self.store.min_offset(topic, self.queue_id),
-            self.store.max_offset(topic, self.queue_id),
-        );
-        if max == 0 {
-            Err((0, true))
-        } else if offset < min {
-            Err((min, false))
-        } else if offset == max {
-            Err((offset, true))
-        } else if offset > max {
-            Err((if min == 0 { min } else { max }, false))
-        } else {
-            Ok(())
+    /// Up to `max` records of `topic` (this pass's queue) from `offset`, through the store's
+    /// read as Java's bridge reads (`getMessage`), in the terms of its `PullStatus`.
+    fn read(&self, topic: &str, offset: i64, max: usize) -> QueueRead {
+        let r = self
+            .store
+            .get_messages(topic, self.queue_id, offset, max, &|_| true);
+        match r.status {
+            GetMessageStatus::Found => QueueRead::Found {
+                records: r.messages,
+                next: r.next_begin_offset,
+            },
+            GetMessageStatus::NoMessageInQueue | GetMessageStatus::OffsetOverflowOne => {
+                QueueRead::NoNewMessage {
+                    next: r.next_begin_offset,
+                }
+            }
+            _ => QueueRead::Illegal {
+                next: r.next_begin_offset,
+            },
         }
     }
 
-    fn read_half(&self, offset: i64) -> HalfRead {
-        match self.locate(names::TRANS_HALF_TOPIC, offset) {
-            Err((_, true)) => HalfRead::NoNewMessage,
-            Err((next, false)) => HalfRead::Illegal { next },
-            Ok(()) => self
-                .store
-                .unit(names::TRANS_HALF_TOPIC, self.queue_id, offset)
-                .and_then(|unit| u64::try_from(unit.commit_log_offset).ok())
-                .and_then(|at| self.store.commit_log().record_at(at))
-                .map_or(HalfRead::Illegal { next: offset + 1 }, HalfRead::Found),
-        }
+    /// `getHalfMsg`: the half message at `offset`.
+    fn read_half(&self, offset: i64) -> QueueRead {
+        self.read(names::TRANS_HALF_TOPIC, offset, 1)
     }
 
     /// `fillOpRemoveMap`: reads up to [`OP_BATCH`] op records from `offset` and notes which
@@ -285,27 +279,25 @@ impl QueuePass<'_> {
     /// records are consumed at once.
     fn read_ops(&self, ops: &mut Ops, offset: i64, pass_start: i64) -> OpRead {
         let topic = names::TRANS_OP_HALF_TOPIC;
-        if let Err((next, end)) = self.locate(topic, offset) {
-            if !end {
-                self.set_progress(topic, next);
+        let (records, next) = match self.read(topic, offset, OP_BATCH) {
+            QueueRead::Found { records, next } => (records, next),
+            QueueRead::NoNewMessage { next } => {
+                return OpRead {
+                    next,
+                    last_born: None,
+                }
             }
-            return OpRead {
-                next,
-                last_born: None,
-            };
-        }
-        let max = self.store.max_offset(topic, self.queue_id);
+            QueueRead::Illegal { next } => {
+                self.set_progress(topic, next);
+                return OpRead {
+                    next,
+                    last_born: None,
+                };
+            }
+        };
         let mut last_born = None;
-        let mut next = offset;
-        while next < max && next < offset + OP_BATCH {
-            let record = self
-                .store
-                .unit(topic, self.queue_id, next)
-                .and_then(|unit| u64::try_from(unit.commit_log_offset).ok())
-                .and_then(|at| self.store.commit_log().record_at(at));
-            next += 1;
-            let Some(record) = record else { continue };
-            let Ok(op) = RecordView::decode(&record, false) else {
+        for record in &records {
+            let Ok(op) = RecordView::decode(record, false) else {
                 continue;
             };
             last_born = Some(op.header.born_timestamp);
