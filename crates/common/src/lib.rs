@@ -4,7 +4,8 @@
 //! the properties string ([`properties`]), sysFlag bits ([`sysflag`]), the body CRC ([`crc`]),
 //! message ids ([`message_id`]), the consume-queue tag hash ([`tag`]), the SEND_BATCH_MESSAGE
 //! body ([`batch`]), body compression ([`compression`]), Java properties text for config files
-//! ([`config_text`]), numbers formatted as Java formats them ([`java_format`]) and the validated names and
+//! ([`config_text`]), numbers formatted as Java formats them ([`java_format`]), SQL92 message
+//! selectors ([`sql92`]) and the validated names and
 //! offsets that the rest of the workspace passes around ([`names`], [`ids`]).
 //!
 //! Everything here is pure and total: decoders return [`CodecError`] for any malformed
@@ -21,6 +22,7 @@ pub mod message_id;
 pub mod names;
 pub mod properties;
 pub mod record;
+pub mod sql92;
 pub mod sysflag;
 pub mod tag;
 pub mod time;
