@@ -41,6 +41,8 @@ pub struct Broker {
     /// The scheduler's progress per delay level.
     pub delay_offsets: crate::schedule::DelayOffsets,
     pub clients: Clients,
+    /// Consumer groups' SQL92 filters by topic.
+    pub filters: crate::consumer_filter::ConsumerFilters,
     /// Per-topic and per-group counters (`BrokerStatsManager`).
     pub broker_stats: crate::stats::BrokerStats,
     pub holds: Arc<PullHolds>,
@@ -138,6 +140,10 @@ impl Broker {
         }
         let offsets = ConsumerOffsets::load(&config.store.root_dir);
         let groups = SubscriptionGroups::load(&config.store.root_dir);
+        let filters = crate::consumer_filter::ConsumerFilters::load(
+            &config.store.root_dir,
+            ferrocket_common::time::now_ms(),
+        );
         let delay_offsets = crate::schedule::DelayOffsets::load(
             &config.store.root_dir,
             &store,
@@ -156,6 +162,7 @@ impl Broker {
             groups,
             delay_offsets,
             clients: Clients::default(),
+            filters,
             broker_stats,
             holds,
             locks: Default::default(),
@@ -189,7 +196,7 @@ impl Broker {
         };
         type Handler =
             fn(&Arc<Broker>, &Channel, &RemotingCommand) -> ferrocket_remoting::HandlerResult;
-        let sync_handlers: [(RequestCode, Handler); 33] = [
+        let sync_handlers: [(RequestCode, Handler); 34] = [
             (
                 RequestCode::GET_ALL_TOPIC_CONFIG,
                 handlers::admin::all_topic_config,
@@ -300,6 +307,9 @@ impl Broker {
             }),
             (RequestCode::UNREGISTER_CLIENT, |b, _, r| {
                 handlers::clients::unregister_client(b, r)
+            }),
+            (RequestCode::CHECK_CLIENT_CONFIG, |b, _, r| {
+                handlers::clients::check_client_config(b, r)
             }),
             (RequestCode::GET_CONSUMER_LIST_BY_GROUP, |b, _, r| {
                 handlers::clients::consumer_list(b, r)
@@ -415,11 +425,20 @@ impl Broker {
             ("delayOffset.json", self.delay_offsets.persist()),
             ("subscriptionGroup.json", self.groups.persist()),
             ("topics.json", self.topics.persist()),
+            ("consumerFilter.json", self.persist_filters()),
         ] {
             if let Err(e) = result {
                 tracing::warn!("could not write {what}: {e}");
             }
         }
+    }
+
+    fn persist_filters(&self) -> std::io::Result<()> {
+        let clean_after = self.config().filter_data_clean_time_span.as_millis();
+        self.filters.persist(
+            ferrocket_common::time::now_ms(),
+            i64::try_from(clean_after).unwrap_or(i64::MAX),
+        )
     }
 
     /// Periodic housekeeping: offsets every 5 s (`flushConsumerOffsetInterval`), dead clients
@@ -440,11 +459,19 @@ impl Broker {
             }
             self.holds.prune();
             if round.is_multiple_of(2) {
+                // Java writes consumerFilter.json every 10 s.
+                let me = self.clone();
+                match tokio::task::spawn_blocking(move || me.persist_filters()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::warn!("could not write consumerFilter.json: {e}"),
+                    Err(e) => tracing::warn!("filter persistence task failed: {e}"),
+                }
                 for group in self
                     .clients
                     .remove_dead(std::time::Instant::now(), Duration::from_secs(120))
                 {
                     handlers::clients::notify_ids_changed(&self, &group);
+                    handlers::clients::forget_if_gone(&self, &group);
                 }
             }
         }

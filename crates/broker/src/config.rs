@@ -51,6 +51,14 @@ pub struct BrokerConfig {
     pub transaction_check_interval: Duration,
     /// `rejectTransactionMessage`: half messages are refused with NO_PERMISSION.
     pub reject_transaction_message: bool,
+    /// `enablePropertyFilter`: SQL92 subscriptions are served (refused with SYSTEM_ERROR
+    /// otherwise, Java's default).
+    pub enable_property_filter: bool,
+    /// `filterSupportRetry`: a group's retry messages are filtered with the SQL92 expression
+    /// of the topic they came from.
+    pub filter_support_retry: bool,
+    /// `filterDataCleanTimeSpan` (ms): how long the filter of a departed consumer is kept.
+    pub filter_data_clean_time_span: Duration,
     /// The store's settings (`storePathRootDir`, `flushDiskType`, …).
     pub store: StoreConfig,
     /// The file the settings came from (`mqbroker -c`); UPDATE_BROKER_CONFIG rewrites it, as
@@ -83,6 +91,9 @@ impl Default for BrokerConfig {
             transaction_check_max: 15,
             transaction_check_interval: Duration::from_secs(60),
             reject_transaction_message: false,
+            enable_property_filter: false,
+            filter_support_retry: false,
+            filter_data_clean_time_span: Duration::from_secs(24 * 3600),
             store: StoreConfig::default(),
             config_file: None,
             properties: BTreeMap::new(),
@@ -228,6 +239,18 @@ impl BrokerConfig {
                 self.reject_transaction_message = boolean()?;
                 true
             }
+            "enablePropertyFilter" => {
+                self.enable_property_filter = boolean()?;
+                true
+            }
+            "filterSupportRetry" => {
+                self.filter_support_retry = boolean()?;
+                true
+            }
+            "filterDataCleanTimeSpan" => {
+                self.filter_data_clean_time_span = millis()?;
+                true
+            }
             _ => self
                 .store
                 .set(key, value)
@@ -320,6 +343,15 @@ impl BrokerConfig {
         put(
             "rejectTransactionMessage",
             self.reject_transaction_message.to_string(),
+        );
+        put(
+            "enablePropertyFilter",
+            self.enable_property_filter.to_string(),
+        );
+        put("filterSupportRetry", self.filter_support_retry.to_string());
+        put(
+            "filterDataCleanTimeSpan",
+            self.filter_data_clean_time_span.as_millis().to_string(),
         );
         for (k, v) in self.store.to_properties() {
             put(k, v);

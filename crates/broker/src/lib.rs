@@ -4,6 +4,8 @@
 //! subscription groups, clients, held pulls) and routes each request code to a handler in
 //! [`handlers`]; delayed messages and consumers' retries wait in the schedule until
 //! [`schedule`] delivers them, stored in the form Java stores them ([`redirect`]);
+//! consumers' SQL92 subscriptions are kept compiled in [`consumer_filter`] and applied to
+//! pulls by [`message_filter`];
 //! transactions' half messages wait in their own queue until END_TRANSACTION or a check-back
 //! settles them ([`transaction`], [`transaction_check`]);
 //! [`run`] opens the store, serves a listener, keeps the broker registered with
@@ -13,10 +15,12 @@
 mod broker;
 pub mod config;
 mod config_file;
+pub mod consumer_filter;
 pub mod consumers;
 pub mod handlers;
 pub mod locks;
 pub mod long_poll;
+pub mod message_filter;
 pub mod offsets;
 pub mod redirect;
 pub mod schedule;

@@ -484,6 +484,13 @@ impl std::fmt::Debug for MessageStore {
     }
 }
 
+/// The two filters of a queue read: by a unit's tag hash, then by the stored record.
+#[derive(Clone, Copy)]
+struct ReadFilters<'f> {
+    by_tags_code: &'f dyn Fn(i64) -> bool,
+    by_record: &'f dyn Fn(&[u8]) -> bool,
+}
+
 impl MessageStore {
     /// Opens the store: consume queues and index first, then the CommitLog, whose recovery
     /// re-dispatches whatever they miss and cuts whatever they hold beyond its valid end.
@@ -856,8 +863,23 @@ impl MessageStore {
         max_count: usize,
         accept: &dyn Fn(i64) -> bool,
     ) -> GetMessageResult {
+        self.get_messages_matching(topic, queue_id, offset, max_count, accept, &|_| true)
+    }
+
+    /// [`get_messages`](Self::get_messages) with a second filter over each stored record,
+    /// after the tag-hash one (Java's `isMatchedByCommitLog`): a record it refuses is skipped
+    /// like one the tag hash refuses.
+    pub fn get_messages_matching(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_count: usize,
+        accept: &dyn Fn(i64) -> bool,
+        accept_record: &dyn Fn(&[u8]) -> bool,
+    ) -> GetMessageResult {
         let began = now_ms();
-        let result = self.read_queue(topic, queue_id, offset, max_count, accept);
+        let result = self.read_queue(topic, queue_id, offset, max_count, accept, accept_record);
         self.stats.record_get(
             result.status == GetMessageStatus::Found,
             result.messages.len() as u64,
@@ -873,6 +895,7 @@ impl MessageStore {
         offset: i64,
         max_count: usize,
         accept: &dyn Fn(i64) -> bool,
+        accept_record: &dyn Fn(&[u8]) -> bool,
     ) -> GetMessageResult {
         let mut result = GetMessageResult {
             status: GetMessageStatus::NoMatchedLogicQueue,
@@ -904,7 +927,11 @@ impl MessageStore {
             // 4.9.4 and later: the end of the queue (before, the start of an untrimmed one).
             (GetMessageStatus::OffsetOverflowBadly, max)
         } else {
-            return self.read_units(&queue, offset, max_count, accept, result, correction);
+            let filters = ReadFilters {
+                by_tags_code: accept,
+                by_record: accept_record,
+            };
+            return self.read_units(&queue, offset, max_count, filters, result, correction);
         };
         result.status = status;
         result.next_begin_offset = correction(next);
@@ -918,7 +945,7 @@ impl MessageStore {
         queue: &ConsumeQueue,
         offset: i64,
         max_count: usize,
-        accept: &dyn Fn(i64) -> bool,
+        filters: ReadFilters<'_>,
         mut result: GetMessageResult,
         correction: impl Fn(i64) -> i64,
     ) -> GetMessageResult {
@@ -948,7 +975,7 @@ impl MessageStore {
                 break;
             }
             next += 1;
-            if !accept(unit.tags_code) {
+            if !(filters.by_tags_code)(unit.tags_code) {
                 continue;
             }
             if unit.commit_log_offset < commit_log_min {
@@ -958,6 +985,7 @@ impl MessageStore {
                 continue;
             }
             match self.commit_log.read(unit.commit_log_offset as u64, size) {
+                Some(slice) if !(filters.by_record)(&slice) => {}
                 Some(slice) => {
                     bytes += size;
                     result.messages.push(slice);

@@ -1,11 +1,11 @@
-//! Client registration: HEART_BEAT (34), UNREGISTER_CLIENT (35),
+//! Client registration: HEART_BEAT (34), UNREGISTER_CLIENT (35), CHECK_CLIENT_CONFIG (46),
 //! GET_CONSUMER_LIST_BY_GROUP (38) (`ClientManageProcessor`, `ConsumerManageProcessor`).
 
 use crate::consumers::ClientChannel;
 use crate::handlers::offsets::empty_ext_response;
 use crate::Broker;
 use ferrocket_common::TopicName;
-use ferrocket_protocol::body::{ConsumerIdList, HeartbeatData};
+use ferrocket_protocol::body::{CheckClientRequestBody, ConsumerIdList, HeartbeatData};
 use ferrocket_protocol::header::{ConsumerGroupRequestHeader, UnregisterClientRequestHeader};
 use ferrocket_protocol::{json, RemotingCommand, RequestCode, ResponseCode};
 use ferrocket_remoting::{Channel, HandlerResult};
@@ -42,6 +42,12 @@ pub async fn heartbeat(
         {
             notify_ids_changed(&broker, &consumer.group_name);
         }
+        // Java's REGISTER event, on every heartbeat.
+        broker.filters.register_group(
+            &consumer.group_name,
+            &consumer.subscription_data_set,
+            ferrocket_common::time::now_ms(),
+        );
     }
     for producer in &data.producer_data_set {
         broker
@@ -79,11 +85,67 @@ pub fn unregister_client(broker: &Broker, request: &RemotingCommand) -> HandlerR
         if broker.clients.unregister_consumer(group, &h.client_id) {
             notify_ids_changed(broker, group);
         }
+        forget_if_gone(broker, group);
     }
     if let Some(group) = h.producer_group.as_deref().filter(|g| !g.is_empty()) {
         broker.clients.unregister_producer(group, &h.client_id);
     }
     Ok(Some(empty_ext_response()))
+}
+
+/// A consumer group whose last member left: its SQL92 filters die (Java's UNREGISTER event).
+pub fn forget_if_gone(broker: &Broker, group: &str) {
+    if broker.clients.consumer_group(group).is_none() {
+        broker
+            .filters
+            .unregister_group(group, ferrocket_common::time::now_ms());
+    }
+}
+
+/// CHECK_CLIENT_CONFIG: a consumer about to subscribe with a non-TAG expression asks whether
+/// this broker can filter with it (`ClientManageProcessor.checkClientConfig`).
+pub fn check_client_config(broker: &Broker, request: &RemotingCommand) -> HandlerResult {
+    let ok = || Ok(Some(RemotingCommand::response(ResponseCode::SUCCESS, None)));
+    let Some(body) = request.body.as_deref().filter(|b| !b.is_empty()) else {
+        return ok();
+    };
+    let body: CheckClientRequestBody = json::from_slice(body)?;
+    let sub = &body.subscription_data;
+    if crate::consumer_filter::is_tag_type(&sub.expression_type) {
+        return ok();
+    }
+    if !broker.config().enable_property_filter {
+        return Ok(Some(RemotingCommand::response(
+            ResponseCode::SYSTEM_ERROR,
+            Some(format!(
+                "The broker does not support consumer to filter message by {}",
+                sub.expression_type
+            )),
+        )));
+    }
+    // Java looks the type up among its filters; only SQL92 has one.
+    let compiled = match sub.expression_type.as_str() {
+        "SQL92" => broker
+            .filters
+            .compile(&sub.sub_string)
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        _ => Err("null".to_owned()),
+    };
+    match compiled {
+        Ok(()) => ok(),
+        Err(message) => {
+            tracing::warn!(
+                client = %body.client_id,
+                group = %body.group,
+                "a consumer's filter expression does not compile: {message}"
+            );
+            Ok(Some(RemotingCommand::response(
+                ResponseCode::SUBSCRIPTION_PARSE_FAILED,
+                Some(message),
+            )))
+        }
+    }
 }
 
 pub fn consumer_list(broker: &Broker, request: &RemotingCommand) -> HandlerResult {

@@ -1,12 +1,12 @@
 //! PULL_MESSAGE (11) with long polling (`PullMessageProcessor`).
 
+use crate::consumer_filter::is_tag_type;
+use crate::message_filter::MessageFilter;
 use crate::Broker;
 use ferrocket_common::names;
 use ferrocket_common::properties::{keys, Properties};
-use ferrocket_common::tag::TagFilter;
-use ferrocket_protocol::body::{
-    perm, ExpressionType, MessageQueue, OffsetMovedEvent, SubscriptionData,
-};
+use ferrocket_common::sql92::Selector;
+use ferrocket_protocol::body::{perm, MessageQueue, OffsetMovedEvent, SubscriptionData};
 use ferrocket_protocol::header::{
     pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
 };
@@ -169,6 +169,95 @@ async fn record_offset_moved(
     }
 }
 
+/// A pull refused before reading: the code and the remark.
+type Refusal = (ResponseCode, String);
+
+/// The pull's subscription and, for an SQL92 one, its compiled selector, in the order
+/// `PullMessageProcessor` settles them: the pull's own expression (FLAG_SUBSCRIPTION) or
+/// the one its group registered; then the filter data an SQL92 subscription needs; then
+/// whether this broker serves SQL92 at all. `Err` is the refusal to answer with.
+fn resolve_subscription(
+    broker: &Broker,
+    h: &PullMessageRequestHeader,
+    enable_property_filter: bool,
+) -> Result<(SubscriptionData, Option<Arc<Selector>>), Refusal> {
+    let refuse = |code: ResponseCode, remark: String| (code, remark);
+    let (subscription, selector) = if h.sys_flag & pull_sys_flag::SUBSCRIPTION != 0 {
+        let expression = h.subscription.as_deref().unwrap_or("");
+        match h.expression_type.as_deref() {
+            None | Some("TAG") => (
+                SubscriptionData::tag(&h.topic, expression, h.sub_version),
+                None,
+            ),
+            Some(expression_type) => {
+                if expression.is_empty() {
+                    return Err(refuse(
+                        ResponseCode::SUBSCRIPTION_PARSE_FAILED,
+                        "parse the consumer's subscription failed".to_owned(),
+                    ));
+                }
+                let subscription = SubscriptionData {
+                    topic: h.topic.clone(),
+                    sub_string: expression.to_owned(),
+                    expression_type: expression_type.to_owned(),
+                    ..Default::default()
+                };
+                // Java goes on without filter data when the expression does not compile:
+                // such a pull is not filtered.
+                let selector = broker
+                    .filters
+                    .build(&subscription, &h.consumer_group, 0)
+                    .and_then(|data| data.selector);
+                (subscription, selector)
+            }
+        }
+    } else {
+        let subscription = match broker.clients.subscription(&h.consumer_group, &h.topic) {
+            None => {
+                return Err(refuse(
+                    ResponseCode::SUBSCRIPTION_NOT_EXIST,
+                    format!("the consumer's subscription not exist{FAQ}"),
+                ))
+            }
+            Some(sub) if sub.sub_version < h.sub_version => {
+                return Err(refuse(
+                    ResponseCode::SUBSCRIPTION_NOT_LATEST,
+                    "the consumer's subscription not latest".to_owned(),
+                ))
+            }
+            Some(sub) => sub,
+        };
+        let mut selector = None;
+        if !is_tag_type(&subscription.expression_type) {
+            let Some(data) = broker.filters.get(&h.topic, &h.consumer_group) else {
+                return Err(refuse(
+                    ResponseCode::FILTER_DATA_NOT_EXIST,
+                    "The broker's consumer filter data is not exist!Your expression may be wrong!"
+                        .to_owned(),
+                ));
+            };
+            if data.record.client_version < h.sub_version {
+                return Err(refuse(
+                    ResponseCode::FILTER_DATA_NOT_LATEST,
+                    "the consumer's consumer filter data not latest".to_owned(),
+                ));
+            }
+            selector = data.selector;
+        }
+        (subscription, selector)
+    };
+    if !is_tag_type(&subscription.expression_type) && !enable_property_filter {
+        return Err(refuse(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "The broker does not support consumer to filter message by {}",
+                subscription.expression_type
+            ),
+        ));
+    }
+    Ok((subscription, selector))
+}
+
 pub async fn pull_message(
     broker: Arc<Broker>,
     channel: Channel,
@@ -218,53 +307,36 @@ pub async fn pull_message(
             ),
         );
     }
-    let subscription = if h.sys_flag & pull_sys_flag::SUBSCRIPTION != 0 {
-        let expression_type = h.expression_type.as_deref().unwrap_or("TAG");
-        if expression_type != ExpressionType::Tag.as_str() {
-            return error(
-                ResponseCode::SYSTEM_ERROR,
-                "The broker does not support consumer to filter message by SQL92".to_owned(),
-            );
-        }
-        SubscriptionData::tag(
-            &h.topic,
-            h.subscription.as_deref().unwrap_or("*"),
-            h.sub_version,
-        )
-    } else {
-        match broker.clients.subscription(&h.consumer_group, &h.topic) {
-            None => {
-                return error(
-                    ResponseCode::SUBSCRIPTION_NOT_EXIST,
-                    format!("the consumer's subscription not exist{FAQ}"),
-                )
-            }
-            Some(sub) if sub.sub_version < h.sub_version => {
-                return error(
-                    ResponseCode::SUBSCRIPTION_NOT_LATEST,
-                    "the consumer's subscription not latest".to_owned(),
-                )
-            }
-            Some(sub) => sub,
-        }
-    };
-    let filter = TagFilter {
-        tags: subscription.tags_set.clone(),
-        codes: subscription.code_set.clone(),
-    };
-    let accept = |code: i64| filter.matches_code(code);
+    let live = broker.config();
+    let (subscription, selector) =
+        match resolve_subscription(&broker, &h, live.enable_property_filter) {
+            Ok(resolved) => resolved,
+            Err((code, remark)) => return error(code, remark),
+        };
+    let filter = MessageFilter::new(
+        &subscription,
+        selector,
+        &broker.filters,
+        live.filter_support_retry,
+    );
+    let accept = |code: i64| filter.by_tags_code(code);
+    let accept_record = |record: &[u8]| filter.by_record(record);
     let max = usize::try_from(h.max_msg_nums).unwrap_or(0);
 
-    let live = broker.config();
     if h.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 && live.store.broker_role.is_master() {
         broker
             .offsets
             .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
     }
 
-    let result = broker
-        .store
-        .get_messages(&h.topic, h.queue_id, h.queue_offset, max, &accept);
+    let result = broker.store.get_messages_matching(
+        &h.topic,
+        h.queue_id,
+        h.queue_offset,
+        max,
+        &accept,
+        &accept_record,
+    );
     let reply = answer(&live, group.broker_id, result.status, h.queue_offset);
     if reply.code == ResponseCode::PULL_OFFSET_MOVED {
         record_offset_moved(&broker, &channel, &h, result.next_begin_offset).await;
@@ -274,18 +346,27 @@ pub async fn pull_message(
         return Ok(Some(respond(&broker, &h, result, reply)));
     }
 
-    // Long polling: hold until a message reaches the queue or the hold time ends.
+    // Long polling: hold until a message the filter accepts reaches the queue, or the hold
+    // time ends. Java wakes a held pull only for a message that matches; here a wake-up
+    // re-reads, and a read whose every new message was filtered out keeps holding, waiting
+    // now for messages past the ones it rejected.
     let deadline = Instant::now() + Duration::from_millis(h.suspend_timeout_millis as u64);
+    let mut watermark = h.queue_offset;
     loop {
-        let woken = broker.holds.hold(&h.topic, h.queue_id, h.queue_offset);
+        let woken = broker.holds.hold(&h.topic, h.queue_id, watermark);
         // A message may have arrived between the read and the registration.
-        if broker.store.max_offset(&h.topic, h.queue_id) <= h.queue_offset {
+        if broker.store.max_offset(&h.topic, h.queue_id) <= watermark {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let _ = tokio::time::timeout(remaining, woken).await;
         }
-        let result = broker
-            .store
-            .get_messages(&h.topic, h.queue_id, h.queue_offset, max, &accept);
+        let result = broker.store.get_messages_matching(
+            &h.topic,
+            h.queue_id,
+            h.queue_offset,
+            max,
+            &accept,
+            &accept_record,
+        );
         let reply = answer(
             &broker.config(),
             group.broker_id,
@@ -295,11 +376,15 @@ pub async fn pull_message(
         if reply.code == ResponseCode::PULL_OFFSET_MOVED {
             record_offset_moved(&broker, &channel, &h, result.next_begin_offset).await;
         }
-        let found_nothing = reply.code == ResponseCode::PULL_NOT_FOUND;
+        let all_filtered = result.status == GetMessageStatus::NoMatchedMessage
+            && result.next_begin_offset >= result.max_offset;
+        let found_nothing = reply.code == ResponseCode::PULL_NOT_FOUND || all_filtered;
         if !found_nothing || Instant::now() >= deadline || broker.is_stopping() {
             return Ok(Some(respond(&broker, &h, result, reply)));
         }
-        // Woken by a message the filter rejects: keep holding.
+        if all_filtered {
+            watermark = result.max_offset;
+        }
     }
 }
 
