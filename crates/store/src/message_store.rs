@@ -879,7 +879,11 @@ impl MessageStore {
         accept_record: &dyn Fn(&[u8]) -> bool,
     ) -> GetMessageResult {
         let began = now_ms();
-        let result = self.read_queue(topic, queue_id, offset, max_count, accept, accept_record);
+        let filters = ReadFilters {
+            by_tags_code: accept,
+            by_record: accept_record,
+        };
+        let result = self.read_queue(topic, queue_id, offset, max_count, filters);
         self.stats.record_get(
             result.status == GetMessageStatus::Found,
             result.messages.len() as u64,
@@ -894,8 +898,7 @@ impl MessageStore {
         queue_id: i32,
         offset: i64,
         max_count: usize,
-        accept: &dyn Fn(i64) -> bool,
-        accept_record: &dyn Fn(&[u8]) -> bool,
+        filters: ReadFilters<'_>,
     ) -> GetMessageResult {
         let mut result = GetMessageResult {
             status: GetMessageStatus::NoMatchedLogicQueue,
@@ -927,10 +930,6 @@ impl MessageStore {
             // 4.9.4 and later: the end of the queue (before, the start of an untrimmed one).
             (GetMessageStatus::OffsetOverflowBadly, max)
         } else {
-            let filters = ReadFilters {
-                by_tags_code: accept,
-                by_record: accept_record,
-            };
             return self.read_units(&queue, offset, max_count, filters, result, correction);
         };
         result.status = status;

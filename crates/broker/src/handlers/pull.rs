@@ -329,14 +329,17 @@ pub async fn pull_message(
             .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
     }
 
-    let result = broker.store.get_messages_matching(
-        &h.topic,
-        h.queue_id,
-        h.queue_offset,
-        max,
-        &accept,
-        &accept_record,
-    );
+    let read = || {
+        broker.store.get_messages_matching(
+            &h.topic,
+            h.queue_id,
+            h.queue_offset,
+            max,
+            &accept,
+            &accept_record,
+        )
+    };
+    let result = read();
     let reply = answer(&live, group.broker_id, result.status, h.queue_offset);
     if reply.code == ResponseCode::PULL_OFFSET_MOVED {
         record_offset_moved(&broker, &channel, &h, result.next_begin_offset).await;
@@ -359,14 +362,7 @@ pub async fn pull_message(
             let remaining = deadline.saturating_duration_since(Instant::now());
             let _ = tokio::time::timeout(remaining, woken).await;
         }
-        let result = broker.store.get_messages_matching(
-            &h.topic,
-            h.queue_id,
-            h.queue_offset,
-            max,
-            &accept,
-            &accept_record,
-        );
+        let result = read();
         let reply = answer(
             &broker.config(),
             group.broker_id,
