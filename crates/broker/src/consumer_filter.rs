@@ -22,6 +22,12 @@ pub fn is_tag_type(expression_type: &str) -> bool {
     expression_type.is_empty() || expression_type == "TAG"
 }
 
+/// The remark of CHECK_CLIENT_CONFIG and PULL_MESSAGE for a non-TAG expression on a broker
+/// without `enablePropertyFilter`.
+pub fn unsupported_remark(expression_type: &str) -> String {
+    format!("The broker does not support consumer to filter message by {expression_type}")
+}
+
 json_object! {
     /// `ConsumerFilterData`, as Java's file holds it.
     #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -172,7 +178,7 @@ impl ConsumerFilters {
     }
 
     /// `ConsumerFilterManager.build`: `None` when the expression does not compile.
-    pub fn build(&self, sub: &SubscriptionData, group: &str, now_ms: i64) -> Option<FilterData> {
+    fn build(&self, sub: &SubscriptionData, group: &str, now_ms: i64) -> Option<FilterData> {
         if sub.expression_type != "SQL92" {
             return None;
         }
@@ -202,6 +208,14 @@ impl ConsumerFilters {
                 }
             }
         }
+    }
+
+    /// The client version and selector of a group's filter for `topic`: what a pull needs,
+    /// without copying the record.
+    pub fn selector_of(&self, topic: &str, group: &str) -> Option<(i64, Option<Arc<Selector>>)> {
+        let table = self.table.lock().expect("filters lock");
+        let data = table.get(topic)?.get(group)?;
+        Some((data.record.client_version, data.selector.clone()))
     }
 
     pub fn get(&self, topic: &str, group: &str) -> Option<FilterData> {

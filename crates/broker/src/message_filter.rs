@@ -68,7 +68,7 @@ impl<'a> MessageFilter<'a> {
                 let Some(real_topic) = properties::find(props, keys::RETRY_TOPIC) else {
                     return true;
                 };
-                retry_selector = filters.get(real_topic, group).and_then(|d| d.selector);
+                retry_selector = filters.selector_of(real_topic, group).and_then(|(_, s)| s);
                 retry_selector.as_deref()
             }
             None => self.selector.as_deref(),

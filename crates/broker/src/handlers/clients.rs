@@ -117,9 +117,8 @@ pub fn check_client_config(broker: &Broker, request: &RemotingCommand) -> Handle
     if !broker.config().enable_property_filter {
         return Ok(Some(RemotingCommand::response(
             ResponseCode::SYSTEM_ERROR,
-            Some(format!(
-                "The broker does not support consumer to filter message by {}",
-                sub.expression_type
+            Some(crate::consumer_filter::unsupported_remark(
+                &sub.expression_type,
             )),
         )));
     }

@@ -181,7 +181,6 @@ fn resolve_subscription(
     h: &PullMessageRequestHeader,
     enable_property_filter: bool,
 ) -> Result<(SubscriptionData, Option<Arc<Selector>>), Refusal> {
-    let refuse = |code: ResponseCode, remark: String| (code, remark);
     let (subscription, selector) = if h.sys_flag & pull_sys_flag::SUBSCRIPTION != 0 {
         let expression = h.subscription.as_deref().unwrap_or("");
         match h.expression_type.as_deref() {
@@ -191,7 +190,7 @@ fn resolve_subscription(
             ),
             Some(expression_type) => {
                 if expression.is_empty() {
-                    return Err(refuse(
+                    return Err((
                         ResponseCode::SUBSCRIPTION_PARSE_FAILED,
                         "parse the consumer's subscription failed".to_owned(),
                     ));
@@ -202,25 +201,24 @@ fn resolve_subscription(
                     expression_type: expression_type.to_owned(),
                     ..Default::default()
                 };
-                // Java goes on without filter data when the expression does not compile:
-                // such a pull is not filtered.
-                let selector = broker
-                    .filters
-                    .build(&subscription, &h.consumer_group, 0)
-                    .and_then(|data| data.selector);
+                // Java goes on without filter data when the expression does not compile (or
+                // names a type it has no filter for): such a pull is not filtered.
+                let selector = (expression_type == "SQL92")
+                    .then(|| broker.filters.compile(expression).ok())
+                    .flatten();
                 (subscription, selector)
             }
         }
     } else {
         let subscription = match broker.clients.subscription(&h.consumer_group, &h.topic) {
             None => {
-                return Err(refuse(
+                return Err((
                     ResponseCode::SUBSCRIPTION_NOT_EXIST,
                     format!("the consumer's subscription not exist{FAQ}"),
                 ))
             }
             Some(sub) if sub.sub_version < h.sub_version => {
-                return Err(refuse(
+                return Err((
                     ResponseCode::SUBSCRIPTION_NOT_LATEST,
                     "the consumer's subscription not latest".to_owned(),
                 ))
@@ -229,30 +227,29 @@ fn resolve_subscription(
         };
         let mut selector = None;
         if !is_tag_type(&subscription.expression_type) {
-            let Some(data) = broker.filters.get(&h.topic, &h.consumer_group) else {
-                return Err(refuse(
+            let Some((client_version, registered)) =
+                broker.filters.selector_of(&h.topic, &h.consumer_group)
+            else {
+                return Err((
                     ResponseCode::FILTER_DATA_NOT_EXIST,
                     "The broker's consumer filter data is not exist!Your expression may be wrong!"
                         .to_owned(),
                 ));
             };
-            if data.record.client_version < h.sub_version {
-                return Err(refuse(
+            if client_version < h.sub_version {
+                return Err((
                     ResponseCode::FILTER_DATA_NOT_LATEST,
                     "the consumer's consumer filter data not latest".to_owned(),
                 ));
             }
-            selector = data.selector;
+            selector = registered;
         }
         (subscription, selector)
     };
     if !is_tag_type(&subscription.expression_type) && !enable_property_filter {
-        return Err(refuse(
+        return Err((
             ResponseCode::SYSTEM_ERROR,
-            format!(
-                "The broker does not support consumer to filter message by {}",
-                subscription.expression_type
-            ),
+            crate::consumer_filter::unsupported_remark(&subscription.expression_type),
         ));
     }
     Ok((subscription, selector))
