@@ -18,6 +18,10 @@ for _ in $(seq 1 100); do
   if (echo > "/dev/tcp/127.0.0.1/$br_port") 2>/dev/null && (echo > "/dev/tcp/127.0.0.1/$ns_port") 2>/dev/null; then break; fi
   sleep 0.1
 done
-sleep 0.5 # first registration
+# The broker opens its port before it registers (as Java's does): wait for the first registration.
+for _ in $(seq 1 200); do
+  if grep -q "registered with name server" "$work/broker.log"; then break; fi
+  sleep 0.1
+done
 cd "$here"
 timeout 60 node test.js "127.0.0.1:$ns_port" "127.0.0.1:$br_port"

@@ -550,7 +550,9 @@ impl Broker {
             let client = self.namesrv_client.clone();
             calls.spawn(async move {
                 match client.invoke(&addr, request, REGISTER_TIMEOUT).await {
-                    Ok(r) if r.response_code() == ResponseCode::SUCCESS => {}
+                    Ok(r) if r.response_code() == ResponseCode::SUCCESS => {
+                        tracing::info!(namesrv = %addr, "registered with name server")
+                    }
                     Ok(r) => tracing::warn!(namesrv = %addr, code = r.code, remark = ?r.remark, "registration refused"),
                     Err(e) => tracing::warn!(namesrv = %addr, "registration failed: {e}"),
                 }

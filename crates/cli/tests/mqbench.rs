@@ -44,6 +44,39 @@ fn wait_port(port: u16) {
     }
 }
 
+/// Waits until the name server routes TBW102, i.e. until the broker's first registration has
+/// landed: the broker opens its port before it registers, as Java's does, and a producer that
+/// asks for a route in between is told that no name server knows the topic.
+fn wait_registered(namesrv: &str) {
+    use ferrocket_protocol::header::GetRouteInfoRequestHeader;
+    use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
+    use ferrocket_remoting::{ClientConfig, RemotingClient, Router};
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = RemotingClient::new(ClientConfig::default(), Router::new());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let req = RemotingCommand::request_with_header(
+                RequestCode::GET_ROUTEINFO_BY_TOPIC,
+                &GetRouteInfoRequestHeader {
+                    topic: "TBW102".into(),
+                    accept_standard_json_only: None,
+                },
+            );
+            let answer = client.invoke(namesrv, req, Duration::from_secs(2)).await;
+            if matches!(&answer, Ok(r) if r.response_code() == ResponseCode::SUCCESS) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the broker never registered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+}
+
 fn field(report: &str, key: &str) -> f64 {
     let at = report
         .find(&format!("\"{key}\":"))
@@ -97,6 +130,7 @@ fn produce_then_consume_against_real_servers() {
     let _broker = spawn(env!("CARGO_BIN_EXE_mqbroker"), &broker_conf);
     wait_port(broker_port);
     let namesrv = format!("127.0.0.1:{ns_port}");
+    wait_registered(&namesrv);
     let produce_report = dir.join("produce.json");
     let out = bench(&[
         "produce",
