@@ -148,12 +148,12 @@ fn concurrent_putters(
             None => "real disk".to_string(),
         };
         line += &format!(
-            "  {disk}: bound putters/sync latency = {bound:>9.0}  ratio {:>3.0}%  {:.1} puts per sync, a round every {:.2} ms of which the sync {:.2} ms (syncing {:.0}% of the time)",
+            "  {disk}: bound putters/sync latency = {bound:>9.0}  ratio {:>3.0}%  {:.1} puts per sync, a round every {:.2} ms, each syncing {:.2} ms ({:.1} in flight on average)",
             100.0 * rate / bound,
             total as f64 / syncs.max(1) as f64,
             run_for.as_secs_f64() * 1e3 / syncs.max(1) as f64,
             synced_for.as_secs_f64() * 1e3 / syncs.max(1) as f64,
-            100.0 * synced_for.as_secs_f64() / run_for.as_secs_f64()
+            synced_for.as_secs_f64() / run_for.as_secs_f64()
         );
     }
     println!("{line}");
