@@ -147,6 +147,18 @@ async fn check_client_config_compiles_the_expression() {
         semantic.remark.as_deref(),
         Some("java.lang.RuntimeException: Value ''x'' cannot be compared.")
     );
+    // A type with no filter: Java's lookup gives null, and the NullPointerException has no
+    // message, so the refusal carries no remark.
+    let mut unknown = check_client_config("a > 1");
+    let mut body: CheckClientRequestBody = json::from_slice(unknown.body_bytes()).unwrap();
+    body.subscription_data.expression_type = "BLOOM".into();
+    unknown = unknown.with_body(json::to_vec(&body));
+    let refused = cluster.call(&c, unknown).await;
+    assert_eq!(
+        refused.response_code(),
+        ResponseCode::SUBSCRIPTION_PARSE_FAILED
+    );
+    assert_eq!(refused.remark, None);
 }
 
 #[tokio::test]

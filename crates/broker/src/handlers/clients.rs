@@ -122,14 +122,15 @@ pub fn check_client_config(broker: &Broker, request: &RemotingCommand) -> Handle
             )),
         )));
     }
-    // Java looks the type up among its filters; only SQL92 has one.
+    // Java looks the type up among its filters; only SQL92 has one. Another type makes
+    // Java's lookup throw a NullPointerException, whose message (the remark) is null.
     let compiled = match sub.expression_type.as_str() {
         "SQL92" => broker
             .filters
             .compile(&sub.sub_string)
             .map(drop)
-            .map_err(|e| e.to_string()),
-        _ => Err("null".to_owned()),
+            .map_err(|e| Some(e.to_string())),
+        _ => Err(None),
     };
     match compiled {
         Ok(()) => ok(),
@@ -137,11 +138,12 @@ pub fn check_client_config(broker: &Broker, request: &RemotingCommand) -> Handle
             tracing::warn!(
                 client = %body.client_id,
                 group = %body.group,
-                "a consumer's filter expression does not compile: {message}"
+                "a consumer's filter expression does not compile: {}",
+                message.as_deref().unwrap_or("no filter for its type")
             );
             Ok(Some(RemotingCommand::response(
                 ResponseCode::SUBSCRIPTION_PARSE_FAILED,
-                Some(message),
+                message,
             )))
         }
     }
