@@ -366,6 +366,14 @@ impl Broker {
                 self.handler(handlers::transaction::end_transaction),
             ),
             (
+                RequestCode::SEND_REPLY_MESSAGE,
+                self.handler(handlers::reply::send_reply),
+            ),
+            (
+                RequestCode::SEND_REPLY_MESSAGE_V2,
+                self.handler(handlers::reply::send_reply),
+            ),
+            (
                 RequestCode::RESUME_CHECK_HALF_MESSAGE,
                 self.handler(handlers::transaction::resume_check_half_message),
             ),

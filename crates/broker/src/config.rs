@@ -59,6 +59,9 @@ pub struct BrokerConfig {
     pub filter_support_retry: bool,
     /// `filterDataCleanTimeSpan` (ms): how long the filter of a departed consumer is kept.
     pub filter_data_clean_time_span: Duration,
+    /// `storeReplyMessageEnable`: a request-reply reply is stored in the reply topic as well as
+    /// pushed to its requester.
+    pub store_reply_message_enable: bool,
     /// The store's settings (`storePathRootDir`, `flushDiskType`, …).
     pub store: StoreConfig,
     /// The file the settings came from (`mqbroker -c`); UPDATE_BROKER_CONFIG rewrites it, as
@@ -94,6 +97,7 @@ impl Default for BrokerConfig {
             enable_property_filter: false,
             filter_support_retry: false,
             filter_data_clean_time_span: Duration::from_secs(24 * 3600),
+            store_reply_message_enable: true,
             store: StoreConfig::default(),
             config_file: None,
             properties: BTreeMap::new(),
@@ -251,6 +255,10 @@ impl BrokerConfig {
                 self.filter_data_clean_time_span = millis()?;
                 true
             }
+            "storeReplyMessageEnable" => {
+                self.store_reply_message_enable = boolean()?;
+                true
+            }
             _ => self
                 .store
                 .set(key, value)
@@ -352,6 +360,10 @@ impl BrokerConfig {
         put(
             "filterDataCleanTimeSpan",
             self.filter_data_clean_time_span.as_millis().to_string(),
+        );
+        put(
+            "storeReplyMessageEnable",
+            self.store_reply_message_enable.to_string(),
         );
         for (k, v) in self.store.to_properties() {
             put(k, v);

@@ -197,6 +197,17 @@ impl Clients {
             .collect()
     }
 
+    /// The connection of the producer with `client_id`, whatever its group
+    /// (`ProducerManager.findChannel`): where a request-reply reply is pushed.
+    pub fn find_producer_channel(&self, client_id: &str) -> Option<Channel> {
+        self.producers
+            .lock()
+            .expect("producers lock")
+            .values()
+            .find_map(|members| members.get(client_id))
+            .map(|member| member.channel.clone())
+    }
+
     pub fn producer_group(&self, group: &str) -> Vec<ClientChannel> {
         self.producers
             .lock()

@@ -8,6 +8,7 @@ pub mod offsets;
 pub mod progress;
 pub mod pull;
 pub mod query;
+pub mod reply;
 pub mod send;
 pub mod send_back;
 pub mod transaction;

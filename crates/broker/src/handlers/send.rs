@@ -16,13 +16,17 @@ use std::sync::Arc;
 const FAQ: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";
 
 /// `preSend`: every send response carries `MSG_REGION` and `TRACE_ON`, whatever its code.
-fn response(broker: &Broker, code: ResponseCode, remark: Option<String>) -> RemotingCommand {
+pub(crate) fn response(
+    broker: &Broker,
+    code: ResponseCode,
+    remark: Option<String>,
+) -> RemotingCommand {
     let mut r = RemotingCommand::response(code, remark);
     add_region_and_trace(&mut r, &broker.config());
     r
 }
 
-fn add_region_and_trace(response: &mut RemotingCommand, live: &BrokerConfig) {
+pub(crate) fn add_region_and_trace(response: &mut RemotingCommand, live: &BrokerConfig) {
     let ext = response.ext_mut();
     ext.push(keys::MSG_REGION, &live.region_id);
     ext.push(
@@ -44,7 +48,7 @@ fn illegal_message(broker: &Broker) -> RemotingCommand {
 
 /// What a send needs of its topic's config, copied out of the table (no strings).
 #[derive(Debug, Clone, Copy)]
-struct SendTarget {
+pub(crate) struct SendTarget {
     read_queue_nums: i32,
     write_queue_nums: i32,
     filter_type: TopicFilterType,
@@ -61,7 +65,7 @@ impl SendTarget {
 }
 
 /// Checks the target topic and queue (`msgCheck`), creating the topic if allowed.
-async fn check(
+pub(crate) async fn check(
     broker: &Broker,
     live: &BrokerConfig,
     h: &SendMessageRequestHeaderRef<'_>,
@@ -198,7 +202,7 @@ fn write_batch_item_properties(out: &mut String, own: &str, batch: &str) {
     out.push_str(batch);
 }
 
-fn choose_queue(h: &SendMessageRequestHeaderRef<'_>, target: &SendTarget) -> i32 {
+pub(crate) fn choose_queue(h: &SendMessageRequestHeaderRef<'_>, target: &SendTarget) -> i32 {
     if h.queue_id >= 0 {
         return h.queue_id;
     }
@@ -253,7 +257,7 @@ fn disk_util(broker: &Broker) -> String {
 
 /// The message's `WAIT` property (absent means true, anything but `true` false, as Java's
 /// `Boolean.parseBoolean`): whether the send waits for the flush and the slave.
-fn put_wait(properties: Option<&str>) -> PutWait {
+pub(crate) fn put_wait(properties: Option<&str>) -> PutWait {
     match properties.and_then(|p| properties::find(p, keys::WAIT_STORE_MSG_OK)) {
         Some(v) if !v.eq_ignore_ascii_case("true") => PutWait::Appended,
         _ => PutWait::StoreOk,
