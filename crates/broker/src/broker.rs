@@ -346,6 +346,10 @@ impl Broker {
                 self.handler(handlers::admin::clean_unused_topics),
             ),
             (
+                RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE,
+                self.handler(handlers::admin::clean_expired_consume_queues),
+            ),
+            (
                 RequestCode::DELETE_SUBSCRIPTIONGROUP,
                 self.handler(handlers::admin::delete_group),
             ),

@@ -532,4 +532,15 @@ async fn cleanup_codes_drop_unconfigured_queues_and_request_a_manual_delete() {
         )
         .await;
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+
+    // Nothing has expired from the CommitLog: every queue stays (the store's tests expire some).
+    let resp = cluster
+        .call(
+            &c,
+            RemotingCommand::request(RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE),
+        )
+        .await;
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    assert_eq!(resp.remark, None);
+    assert_eq!(cluster.store.max_offset("Kept", 0), 1);
 }

@@ -936,6 +936,33 @@ impl CommitLog {
         then();
     }
 
+    /// Forgets the next offset of every queue `expired(topic, queue_id, next_offset)` picks,
+    /// so that a queue appended to again starts at 0 (Java's
+    /// `removeQueueFromTopicQueueTable`). The writer lock is held throughout, `then`
+    /// included: no put takes an offset of a picked queue in between.
+    pub fn forget_queues(
+        &self,
+        expired: impl Fn(&str, i32, i64) -> bool,
+        then: impl FnOnce(&[(String, i32)]),
+    ) -> Vec<(String, i32)> {
+        let mut writer = self.writer.lock().expect("writer lock");
+        let mut picked = Vec::new();
+        for (topic, offsets) in writer.queue_offsets.iter_mut() {
+            for (queue_id, next) in offsets.iter_mut().enumerate() {
+                let queue_id = queue_id as i32;
+                if expired(topic, queue_id, *next) {
+                    *next = 0;
+                    picked.push((topic.clone(), queue_id));
+                }
+            }
+        }
+        writer
+            .queue_offsets
+            .retain(|_, offsets| offsets.iter().any(|&next| next != 0));
+        then(&picked);
+        picked
+    }
+
     /// Store time of the newest record known to be on disk (the checkpoint's physical time).
     pub fn flushed_store_timestamp(&self) -> i64 {
         self.shared.flushed_timestamp.load(Ordering::Acquire)

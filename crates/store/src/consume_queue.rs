@@ -170,6 +170,21 @@ impl ConsumeQueue {
             .map_or(0, |u| u.commit_log_offset + i64::from(u.size))
     }
 
+    /// CommitLog offset just after the record of the last unit written, even one below the
+    /// min offset, or -1 when none is (`ConsumeQueue.getLastOffset`).
+    pub fn last_unit_end(&self) -> i64 {
+        let max = self.max_offset();
+        if max == 0 {
+            return -1;
+        }
+        match self.get_unchecked(max - 1) {
+            Some(u) if u.commit_log_offset >= 0 && u.size > 0 => {
+                u.commit_log_offset + i64::from(u.size)
+            }
+            _ => -1,
+        }
+    }
+
     fn file_for(&self, byte_pos: u64) -> Option<Arc<Segment>> {
         self.with_file(byte_pos, Arc::clone)
     }

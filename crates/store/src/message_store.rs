@@ -197,6 +197,36 @@ impl ConsumeQueues {
             .collect()
     }
 
+    /// Every queue with its topic and id.
+    fn all_named(&self) -> Vec<(String, i32, Arc<ConsumeQueue>)> {
+        let queues = self.queues.read().expect("queues lock");
+        let mut all = Vec::new();
+        for (topic, slots) in queues.iter() {
+            for (queue_id, queue) in slots.iter().enumerate() {
+                if let Some(queue) = queue {
+                    all.push((topic.clone(), queue_id as i32, queue.clone()));
+                }
+            }
+        }
+        all
+    }
+
+    /// Forgets single queues, and a topic left with none; readers holding one keep its
+    /// mapping.
+    fn remove_queues(&self, picked: &[(String, i32)]) {
+        let mut queues = self.queues.write().expect("queues lock");
+        for (topic, queue_id) in picked {
+            if let Some(slots) = queues.get_mut(topic) {
+                if let Some(slot) = slots.get_mut(*queue_id as usize) {
+                    *slot = None;
+                }
+                if slots.iter().all(Option::is_none) {
+                    queues.remove(topic);
+                }
+            }
+        }
+    }
+
     /// Forgets the queues of `topics`; readers holding one keep its mapping.
     fn remove(&self, topics: &[String]) {
         let mut queues = self.queues.write().expect("queues lock");
@@ -641,6 +671,47 @@ impl MessageStore {
             tracing::info!(topic, "consume queues of an unused topic removed");
         }
         Ok(unused)
+    }
+
+    /// Java's `cleanExpiredConsumerQueue` (CLEAN_EXPIRED_CONSUMEQUEUE): a queue whose last
+    /// record lies wholly below the CommitLog's min offset has nothing left to serve; it is
+    /// destroyed, files and directory, and its queue offset forgotten, so a message sent to it
+    /// again is its offset 0. The delay topic's queues are kept. A queue whose last appended
+    /// record is not dispatched yet is left alone. Returns the queues destroyed.
+    pub fn clean_expired_consume_queues(&self) -> io::Result<Vec<(String, i32)>> {
+        let min = self.commit_log.min_offset() as i64;
+        let expired: Vec<(String, i32, Arc<ConsumeQueue>)> = self
+            .queues
+            .all_named()
+            .into_iter()
+            .filter(|(topic, _, queue)| {
+                let end = queue.last_unit_end();
+                topic != ferrocket_common::names::SCHEDULE_TOPIC && end != -1 && end < min
+            })
+            .collect();
+        if expired.is_empty() {
+            return Ok(Vec::new());
+        }
+        let picked = self.commit_log.forget_queues(
+            |topic, queue_id, next| {
+                expired
+                    .iter()
+                    .any(|(t, q, queue)| t == topic && *q == queue_id && queue.max_offset() == next)
+            },
+            |picked| self.queues.remove_queues(picked),
+        );
+        for (topic, queue_id) in &picked {
+            let topic_dir = self.queues.root.join(topic);
+            match std::fs::remove_dir_all(topic_dir.join(queue_id.to_string())) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            // Gone with its last queue; kept (not empty) otherwise.
+            let _ = std::fs::remove_dir(&topic_dir);
+            tracing::info!(topic, queue_id, min, "expired consume queue destroyed");
+        }
+        Ok(picked)
     }
 
     /// Registers the hook called after every put with the queue's new max offset.

@@ -828,6 +828,58 @@ async fn the_cleaner_thread_runs_and_stops() {
 }
 
 #[tokio::test]
+async fn expired_consume_queues_are_destroyed_and_their_offsets_start_again() {
+    let dir = TempDir::new("store");
+    let (store, _) = MessageStore::open(config(&dir)).unwrap();
+    let body = vec![b'e'; 700];
+    // Old: everything of Gone/0 and Gone/1, and the first of Kept/0 and of the delay topic.
+    for i in 0..30 {
+        store.put(&message("Gone", i % 2, &body, "")).await.unwrap();
+    }
+    store.put(&message("Kept", 0, &body, "")).await.unwrap();
+    let mut delayed = message("SCHEDULE_TOPIC_XXXX", 0, &body, "");
+    delayed.properties = "REAL_TOPIC\u{1}Kept\u{2}REAL_QID\u{1}0\u{2}DELAY\u{1}1";
+    store.put(&delayed).await.unwrap();
+    // New: enough of Kept/0 to fill a segment of its own.
+    for _ in 0..30 {
+        store.put(&message("Kept", 0, &body, "")).await.unwrap();
+    }
+    // Nothing has expired yet.
+    assert!(store.clean_expired_consume_queues().unwrap().is_empty());
+
+    age_segments(&dir, at_hour(4), std::time::Duration::from_secs(80 * 3600));
+    let cleaned = store.clean(at_hour(4), 0.10).unwrap();
+    assert!(!cleaned.commit_log_segments.is_empty());
+    assert!(store.commit_log().min_offset() > 0);
+
+    let mut destroyed = store.clean_expired_consume_queues().unwrap();
+    destroyed.sort();
+    assert_eq!(destroyed, [("Gone".to_owned(), 0), ("Gone".to_owned(), 1)]);
+    assert!(!dir.path().join("consumequeue/Gone").exists());
+    assert!(dir.path().join("consumequeue/Kept/0").exists());
+    assert!(dir
+        .path()
+        .join("consumequeue/SCHEDULE_TOPIC_XXXX/0")
+        .exists());
+    assert_eq!(store.max_offset("Gone", 0), 0);
+    assert_eq!(store.max_offset("Kept", 0), 31);
+    // A second pass finds nothing more.
+    assert!(store.clean_expired_consume_queues().unwrap().is_empty());
+
+    // The queue starts again at 0, and stays so across a reopen.
+    let again = store.put(&message("Gone", 1, b"again", "")).await.unwrap();
+    assert_eq!(again.append.queue_offset, 0);
+    store.shutdown().unwrap();
+    drop(store);
+    let (store, _) = MessageStore::open(config(&dir)).unwrap();
+    assert_eq!(store.max_offset("Gone", 1), 1);
+    let got = store.get_messages("Gone", 1, 0, 32, &all);
+    assert_eq!(got.messages.len(), 1);
+    assert_eq!(store.max_offset("Gone", 0), 0);
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
 async fn retention_settings_changed_live_apply_to_the_next_pass() {
     let dir = TempDir::new("store");
     let (store, _) = MessageStore::open(config(&dir)).unwrap();

@@ -97,6 +97,22 @@ pub async fn clean_unused_topics(
     Ok(Some(ok()))
 }
 
+/// CLEAN_EXPIRED_CONSUMEQUEUE (306): destroys the consume queues whose every record has
+/// expired from the CommitLog (`cleanExpiredConsumeQueue`).
+pub async fn clean_expired_consume_queues(
+    broker: Arc<Broker>,
+    _: Channel,
+    _: RemotingCommand,
+) -> HandlerResult {
+    tracing::warn!("invoke cleanExpiredConsumeQueue start.");
+    let store = broker.store.clone();
+    tokio::task::spawn_blocking(move || store.clean_expired_consume_queues())
+        .await
+        .map_err(std::io::Error::other)??;
+    tracing::warn!("invoke cleanExpiredConsumeQueue end.");
+    Ok(Some(ok()))
+}
+
 /// DELETE_EXPIRED_COMMITLOG (329): the next retention passes delete expired segments
 /// whatever the hour (`executeDeleteFilesManually`).
 pub fn delete_expired_commit_log(
