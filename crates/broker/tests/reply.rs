@@ -5,10 +5,9 @@
 mod support;
 
 use ferrocket_common::properties;
-use ferrocket_protocol::body::{HeartbeatData, ProducerData};
 use ferrocket_protocol::header::*;
-use ferrocket_protocol::{json, RemotingCommand, RequestCode, ResponseCode};
-use ferrocket_remoting::{Channel, ClientConfig, RemotingClient, Router};
+use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ferrocket_remoting::RemotingClient;
 use std::collections::BTreeMap;
 use support::*;
 use tokio::sync::mpsc;
@@ -22,28 +21,14 @@ async fn requester(
     cluster: &Cluster,
     answer: ResponseCode,
 ) -> (RemotingClient, mpsc::UnboundedReceiver<RemotingCommand>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let router = Router::new().route(
+    producer_receiving(
+        cluster,
+        REQUESTER,
+        "RequesterGroup",
         RequestCode::PUSH_REPLY_MESSAGE_TO_CLIENT,
-        move |_: Channel, push: RemotingCommand| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(push);
-                Ok(Some(RemotingCommand::response(answer, None)))
-            }
-        },
-    );
-    let client = RemotingClient::new(ClientConfig::default(), router);
-    let data = HeartbeatData {
-        client_id: REQUESTER.into(),
-        consumer_data_set: Vec::new(),
-        producer_data_set: vec![ProducerData {
-            group_name: "RequesterGroup".into(),
-        }],
-    };
-    let beat = RemotingCommand::request(RequestCode::HEART_BEAT).with_body(json::to_vec(&data));
-    cluster.call_ok(&client, beat).await;
-    (client, rx)
+        Some(answer),
+    )
+    .await
 }
 
 /// The properties `MessageUtil.createReplyMessage` gives a reply to [`REQUESTER`].

@@ -9,10 +9,9 @@ use bytes::Bytes;
 use ferrocket_common::message_id::OffsetMessageId;
 use ferrocket_common::properties::find;
 use ferrocket_common::record::MessageRecord;
-use ferrocket_protocol::body::{HeartbeatData, ProducerData};
 use ferrocket_protocol::header::*;
 use ferrocket_protocol::{json, RemotingCommand, RequestCode, ResponseCode};
-use ferrocket_remoting::{Channel, ClientConfig, RemotingClient, Router};
+use ferrocket_remoting::RemotingClient;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -178,33 +177,19 @@ async fn a_broker_that_rejects_transactions_refuses_half_messages() {
     assert_eq!(cluster.store.max_offset(HALF, 0), 0);
 }
 
-/// A producer connection that answers CHECK_TRANSACTION_STATE by handing it to the test.
+/// A producer connection that hands CHECK_TRANSACTION_STATE (oneway) to the test.
 async fn checked_producer(
     cluster: &Cluster,
     group: &str,
 ) -> (RemotingClient, mpsc::UnboundedReceiver<RemotingCommand>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let router = Router::new().route(
+    producer_receiving(
+        cluster,
+        "10.0.0.7@tx",
+        group,
         RequestCode::CHECK_TRANSACTION_STATE,
-        move |_: Channel, request: RemotingCommand| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(request);
-                Ok(None)
-            }
-        },
-    );
-    let producer = RemotingClient::new(ClientConfig::default(), router);
-    let data = HeartbeatData {
-        client_id: "10.0.0.7@tx".into(),
-        consumer_data_set: Vec::new(),
-        producer_data_set: vec![ProducerData {
-            group_name: group.into(),
-        }],
-    };
-    let beat = RemotingCommand::request(RequestCode::HEART_BEAT).with_body(json::to_vec(&data));
-    cluster.call_ok(&producer, beat).await;
-    (producer, rx)
+        None,
+    )
+    .await
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use ferrocket_protocol::body::{
 };
 use ferrocket_protocol::header::*;
 use ferrocket_protocol::{json, RemotingCommand, RequestCode, ResponseCode};
-use ferrocket_remoting::{ClientConfig, RemotingClient, Router};
+use ferrocket_remoting::{Channel, ClientConfig, RemotingClient, Router};
 use ferrocket_testkit::{NameServer, RunningBroker, TempDir};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -178,4 +178,38 @@ pub fn heartbeat(client_id: &str, group: &str, topic: &str, expression: &str) ->
         }],
     };
     RemotingCommand::request(RequestCode::HEART_BEAT).with_body(json::to_vec(&data))
+}
+
+/// A producer connection (client `client_id` of `group`, registered by a heartbeat) that hands
+/// every `code` request the broker sends it to the test, answering it with `answer` (`None`:
+/// no answer, as for a oneway request).
+pub async fn producer_receiving(
+    cluster: &Cluster,
+    client_id: &str,
+    group: &str,
+    code: RequestCode,
+    answer: Option<ResponseCode>,
+) -> (
+    RemotingClient,
+    tokio::sync::mpsc::UnboundedReceiver<RemotingCommand>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let router = Router::new().route(code, move |_: Channel, request: RemotingCommand| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(request);
+            Ok(answer.map(|code| RemotingCommand::response(code, None)))
+        }
+    });
+    let producer = RemotingClient::new(ClientConfig::default(), router);
+    let data = HeartbeatData {
+        client_id: client_id.into(),
+        consumer_data_set: Vec::new(),
+        producer_data_set: vec![ProducerData {
+            group_name: group.into(),
+        }],
+    };
+    let beat = RemotingCommand::request(RequestCode::HEART_BEAT).with_body(json::to_vec(&data));
+    cluster.call_ok(&producer, beat).await;
+    (producer, rx)
 }
