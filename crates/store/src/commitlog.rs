@@ -936,29 +936,37 @@ impl CommitLog {
         then();
     }
 
-    /// Forgets the next offset of every queue `expired(topic, queue_id, next_offset)` picks,
-    /// so that a queue appended to again starts at 0 (Java's
+    /// Forgets the next offset of each `(topic, queue_id, next_offset)` whose queue still
+    /// stands at that next offset, so that a queue appended to again starts at 0 (Java's
     /// `removeQueueFromTopicQueueTable`). The writer lock is held throughout, `then`
-    /// included: no put takes an offset of a picked queue in between.
-    pub fn forget_queues(
+    /// included: no put takes an offset of a forgotten queue in between. Returns the queues
+    /// forgotten.
+    pub fn forget_queues<'a>(
         &self,
-        expired: impl Fn(&str, i32, i64) -> bool,
+        candidates: impl IntoIterator<Item = (&'a str, i32, i64)>,
         then: impl FnOnce(&[(String, i32)]),
     ) -> Vec<(String, i32)> {
         let mut writer = self.writer.lock().expect("writer lock");
         let mut picked = Vec::new();
-        for (topic, offsets) in writer.queue_offsets.iter_mut() {
-            for (queue_id, next) in offsets.iter_mut().enumerate() {
-                let queue_id = queue_id as i32;
-                if expired(topic, queue_id, *next) {
-                    *next = 0;
-                    picked.push((topic.clone(), queue_id));
-                }
+        for (topic, queue_id, expected_next) in candidates {
+            let Some(offsets) = writer.queue_offsets.get_mut(topic) else {
+                continue;
+            };
+            let Some(next) = usize::try_from(queue_id)
+                .ok()
+                .and_then(|i| offsets.get_mut(i))
+            else {
+                continue;
+            };
+            if *next != expected_next {
+                continue;
             }
+            *next = 0;
+            if offsets.iter().all(|&n| n == 0) {
+                writer.queue_offsets.remove(topic);
+            }
+            picked.push((topic.to_owned(), queue_id));
         }
-        writer
-            .queue_offsets
-            .retain(|_, offsets| offsets.iter().any(|&next| next != 0));
         then(&picked);
         picked
     }

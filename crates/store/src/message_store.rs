@@ -692,12 +692,12 @@ impl MessageStore {
         if expired.is_empty() {
             return Ok(Vec::new());
         }
+        // A queue whose next offset moved past its last dispatched unit got a message the
+        // check above has not seen: it stays.
         let picked = self.commit_log.forget_queues(
-            |topic, queue_id, next| {
-                expired
-                    .iter()
-                    .any(|(t, q, queue)| t == topic && *q == queue_id && queue.max_offset() == next)
-            },
+            expired
+                .iter()
+                .map(|(topic, queue_id, queue)| (topic.as_str(), *queue_id, queue.max_offset())),
             |picked| self.queues.remove_queues(picked),
         );
         for (topic, queue_id) in &picked {

@@ -8,7 +8,7 @@
 //! `storeReplyMessageEnable` (the default) the reply is then also stored in its topic; a
 //! stored reply gives the response its message id and queue offset, whatever the code.
 
-use super::send::{self, add_region_and_trace, response};
+use super::send::{self, add_region_and_trace};
 use crate::{redirect, Broker};
 use ferrocket_common::message_id::OffsetMessageId;
 use ferrocket_common::properties::{keys, JavaMap};
@@ -46,7 +46,8 @@ pub async fn send_reply(
         &broker,
         &channel,
         &h,
-        (&mut map, &push_time),
+        &mut map,
+        &push_time,
         request.body.clone().unwrap_or_default(),
         store_host,
     )
@@ -111,15 +112,12 @@ pub async fn send_reply(
         Ok(()) => (ResponseCode::SUCCESS, None),
         Err(remark) => (ResponseCode::SYSTEM_ERROR, Some(remark)),
     };
-    let resp = match header {
-        Some(header) => {
-            let mut resp = RemotingCommand::response_with_header(code, &header);
-            resp.remark = remark;
-            add_region_and_trace(&mut resp, &live);
-            resp
-        }
-        None => response(&broker, code, remark),
+    let mut resp = match header {
+        Some(header) => RemotingCommand::response_with_header(code, &header),
+        None => RemotingCommand::response(code, None),
     };
+    resp.remark = remark;
+    add_region_and_trace(&mut resp, &live);
     Ok(Some(resp))
 }
 
@@ -129,7 +127,8 @@ async fn push_to_requester<'a>(
     broker: &Broker,
     channel: &Channel,
     h: &SendMessageRequestHeaderRef<'_>,
-    (map, push_time): (&mut JavaMap<'a>, &'a str),
+    map: &mut JavaMap<'a>,
+    push_time: &'a str,
     body: bytes::Bytes,
     store_host: SocketAddr,
 ) -> Result<(), String> {

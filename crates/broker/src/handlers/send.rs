@@ -16,11 +16,7 @@ use std::sync::Arc;
 const FAQ: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";
 
 /// `preSend`: every send response carries `MSG_REGION` and `TRACE_ON`, whatever its code.
-pub(crate) fn response(
-    broker: &Broker,
-    code: ResponseCode,
-    remark: Option<String>,
-) -> RemotingCommand {
+fn response(broker: &Broker, code: ResponseCode, remark: Option<String>) -> RemotingCommand {
     let mut r = RemotingCommand::response(code, remark);
     add_region_and_trace(&mut r, &broker.config());
     r
