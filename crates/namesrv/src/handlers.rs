@@ -17,6 +17,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// Topic sys flag bits (`TopicSysFlag`): a unit topic, and a topic with unit subscriptions.
+const TOPIC_FLAG_UNIT: i32 = 0x1;
+const TOPIC_FLAG_UNIT_SUB: i32 = 0x2;
+
 /// The name server's shared state.
 #[derive(Debug)]
 pub struct Namesrv {
@@ -53,7 +57,7 @@ impl Namesrv {
 
     /// Routes every name-server request code to its handler.
     pub fn router(self: &Arc<Self>) -> Router {
-        let table: [(RequestCode, Handler); 15] = [
+        let table: [(RequestCode, Handler); 17] = [
             (RequestCode::REGISTER_BROKER, Namesrv::register_broker),
             (RequestCode::UNREGISTER_BROKER, Namesrv::unregister_broker),
             (RequestCode::QUERY_DATA_VERSION, Namesrv::query_data_version),
@@ -83,7 +87,15 @@ impl Namesrv {
             (RequestCode::GET_KV_CONFIG, Namesrv::get_kv),
             (RequestCode::GET_KVLIST_BY_NAMESPACE, Namesrv::kv_list),
             (RequestCode::GET_NAMESRV_CONFIG, Namesrv::get_config),
-            (RequestCode::GET_UNIT_TOPIC_LIST, Namesrv::all_topics),
+            (RequestCode::GET_UNIT_TOPIC_LIST, Namesrv::unit_topics),
+            (
+                RequestCode::GET_HAS_UNIT_SUB_TOPIC_LIST,
+                Namesrv::unit_sub_topics,
+            ),
+            (
+                RequestCode::GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST,
+                Namesrv::unit_sub_non_unit_topics,
+            ),
         ];
         let mut router = Router::new();
         for (code, handler) in table {
@@ -306,6 +318,36 @@ impl Namesrv {
             broker_addr: None,
             topic_list: topics,
         })))
+    }
+
+    fn topics_with_sys_flag(&self, pick: impl Fn(i32) -> bool) -> HandlerResult {
+        let topics = self
+            .routes
+            .lock()
+            .expect("routes lock")
+            .topics_with_sys_flag(pick);
+        Ok(Some(json_body(&TopicList {
+            broker_addr: None,
+            topic_list: topics,
+        })))
+    }
+
+    fn unit_topics(self: &Arc<Self>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
+        self.topics_with_sys_flag(|flag| flag & TOPIC_FLAG_UNIT != 0)
+    }
+
+    fn unit_sub_topics(self: &Arc<Self>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
+        self.topics_with_sys_flag(|flag| flag & TOPIC_FLAG_UNIT_SUB != 0)
+    }
+
+    fn unit_sub_non_unit_topics(
+        self: &Arc<Self>,
+        _: &Channel,
+        _: &RemotingCommand,
+    ) -> HandlerResult {
+        self.topics_with_sys_flag(|flag| {
+            flag & TOPIC_FLAG_UNIT == 0 && flag & TOPIC_FLAG_UNIT_SUB != 0
+        })
     }
 
     fn topics_by_cluster(

@@ -270,6 +270,21 @@ impl RouteTable {
         self.topics.keys().cloned().collect()
     }
 
+    /// Topics whose topic sys flag (of one broker's queue data, as Java looks at only the
+    /// first) satisfies `pick`: GET_UNIT_TOPIC_LIST and its two siblings.
+    pub fn topics_with_sys_flag(&self, pick: impl Fn(i32) -> bool) -> Vec<String> {
+        self.topics
+            .iter()
+            .filter(|(_, queues)| {
+                queues
+                    .values()
+                    .next()
+                    .is_some_and(|q| pick(q.topic_sys_flag))
+            })
+            .map(|(t, _)| t.clone())
+            .collect()
+    }
+
     /// Topics served by any broker of `cluster`.
     pub fn topics_of_cluster(&self, cluster: &str) -> Vec<String> {
         let Some(names) = self.clusters.get(cluster) else {

@@ -46,21 +46,30 @@ fn register_request(
     id: i64,
     topics: &[(&str, i32)],
 ) -> RemotingCommand {
+    let configs = topics.iter().map(|(topic, queues)| TopicConfig {
+        topic_name: (*topic).to_owned(),
+        read_queue_nums: *queues,
+        write_queue_nums: *queues,
+        perm: 6,
+        ..TopicConfig::default()
+    });
+    register_configs(broker_name, addr, id, configs)
+}
+
+fn register_configs(
+    broker_name: &str,
+    addr: &str,
+    id: i64,
+    configs: impl IntoIterator<Item = TopicConfig>,
+) -> RemotingCommand {
     let mut body = RegisterBrokerBody::default();
     let wrapper = &mut body.topic_config_serialize_wrapper;
     wrapper.data_version.counter = 1;
     wrapper.data_version.timestamp = 1_795_243_742_522;
-    for (topic, queues) in topics {
-        wrapper.topic_config_table.insert(
-            (*topic).to_owned(),
-            TopicConfig {
-                topic_name: (*topic).to_owned(),
-                read_queue_nums: *queues,
-                write_queue_nums: *queues,
-                perm: 6,
-                ..TopicConfig::default()
-            },
-        );
+    for config in configs {
+        wrapper
+            .topic_config_table
+            .insert(config.topic_name.clone(), config);
     }
     let bytes = json::to_vec(&body);
     let header = RegisterBrokerRequestHeader {
@@ -150,6 +159,51 @@ async fn routes_and_cluster_info_match_the_java_name_server() {
         .unwrap();
     let list: TopicList = json::from_slice(list.body_bytes()).unwrap();
     assert_eq!(list.topic_list, vec!["GoldenTopic".to_string()]);
+}
+
+#[tokio::test]
+async fn unit_topic_lists_pick_topics_by_their_sys_flag() {
+    let server = start(Duration::from_secs(120)).await;
+    let c = client();
+    // Sys flag bit 0 marks a unit topic, bit 1 a topic with unit subscriptions.
+    let configs =
+        [("Plain", 0), ("Unit", 1), ("UnitSub", 2), ("Both", 3)].map(|(name, flag)| TopicConfig {
+            topic_name: name.to_owned(),
+            read_queue_nums: 4,
+            write_queue_nums: 4,
+            perm: 6,
+            topic_sys_flag: flag,
+            ..TopicConfig::default()
+        });
+    let resp = c
+        .invoke(
+            &server.addr,
+            register_configs("broker-a", "127.0.0.1:10911", 0, configs),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    for (code, expected) in [
+        (RequestCode::GET_UNIT_TOPIC_LIST, vec!["Both", "Unit"]),
+        (
+            RequestCode::GET_HAS_UNIT_SUB_TOPIC_LIST,
+            vec!["Both", "UnitSub"],
+        ),
+        (
+            RequestCode::GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST,
+            vec!["UnitSub"],
+        ),
+    ] {
+        let resp = c
+            .invoke(&server.addr, RemotingCommand::request(code), T)
+            .await
+            .unwrap();
+        assert_eq!(resp.response_code(), ResponseCode::SUCCESS, "{code:?}");
+        let mut list: TopicList = json::from_slice(resp.body_bytes()).unwrap();
+        list.topic_list.sort();
+        assert_eq!(list.topic_list, expected, "{code:?}");
+    }
 }
 
 #[tokio::test]
