@@ -196,7 +196,7 @@ impl Broker {
         };
         type Handler =
             fn(&Arc<Broker>, &Channel, &RemotingCommand) -> ferrocket_remoting::HandlerResult;
-        let sync_handlers: [(RequestCode, Handler); 34] = [
+        let sync_handlers: [(RequestCode, Handler); 38] = [
             (
                 RequestCode::GET_ALL_TOPIC_CONFIG,
                 handlers::admin::all_topic_config,
@@ -236,6 +236,22 @@ impl Broker {
             (
                 RequestCode::DELETE_EXPIRED_COMMITLOG,
                 handlers::admin::delete_expired_commit_log,
+            ),
+            (
+                RequestCode::UPDATE_AND_CREATE_ACL_CONFIG,
+                handlers::acl::update_access_config,
+            ),
+            (
+                RequestCode::DELETE_ACL_CONFIG,
+                handlers::acl::delete_access_config,
+            ),
+            (
+                RequestCode::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG,
+                handlers::acl::update_global_white_addrs,
+            ),
+            (
+                RequestCode::GET_BROKER_CLUSTER_ACL_INFO,
+                handlers::acl::acl_config_version,
             ),
             (
                 RequestCode::GET_ALL_PRODUCER_INFO,

@@ -259,6 +259,13 @@ impl BrokerConfig {
                 self.store_reply_message_enable = boolean()?;
                 true
             }
+            // Ferrocket has no access control: a broker asked for it must not start open.
+            "aclEnable" => {
+                if boolean()? {
+                    return Err(invalid("ACL is not supported by Ferrocket"));
+                }
+                true
+            }
             _ => self
                 .store
                 .set(key, value)
@@ -419,6 +426,15 @@ mod tests {
         assert!(err.to_string().contains("listenPort"));
         assert!(c.set("brokerIP1", "not-an-ip").is_err());
         assert_eq!(c.broker_addr(), "127.0.0.1:10911");
+    }
+
+    #[test]
+    fn acl_can_be_left_off_but_not_asked_for() {
+        let mut c = BrokerConfig::default();
+        assert_eq!(c.set("aclEnable", "false"), Ok(true));
+        let err = c.set("aclEnable", "true").unwrap_err();
+        assert_eq!(err.key, "aclEnable");
+        assert!(err.to_string().contains("ACL is not supported"), "{err}");
     }
 
     #[test]

@@ -544,3 +544,73 @@ async fn cleanup_codes_drop_unconfigured_queues_and_request_a_manual_delete() {
     assert_eq!(resp.remark, None);
     assert_eq!(cluster.store.max_offset("Kept", 0), 1);
 }
+
+#[tokio::test]
+async fn acl_codes_answer_as_a_java_broker_without_acl() {
+    let cluster = start(|_| {}).await;
+    let c = client();
+    let create = RemotingCommand::request_with_header(
+        RequestCode::UPDATE_AND_CREATE_ACL_CONFIG,
+        &CreateAccessConfigRequestHeader {
+            access_key: "RocketMQ".into(),
+            secret_key: Some("12345678".into()),
+            white_remote_address: None,
+            admin: Some(false),
+            default_topic_perm: Some("DENY".into()),
+            default_group_perm: Some("SUB".into()),
+            topic_perms: None,
+            group_perms: None,
+        },
+    );
+    let delete = RemotingCommand::request_with_header(
+        RequestCode::DELETE_ACL_CONFIG,
+        &DeleteAccessConfigRequestHeader {
+            access_key: "RocketMQ".into(),
+        },
+    );
+    let white = RemotingCommand::request_with_header(
+        RequestCode::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG,
+        &UpdateGlobalWhiteAddrsConfigRequestHeader {
+            global_white_addrs: "10.10.103.*".into(),
+            acl_file_full_path: "/conf/plain_acl.yml".into(),
+        },
+    );
+    // A Java broker with aclEnable=false has no validator: each update fails with its own code
+    // and the null message of the exception.
+    for (req, code) in [
+        (create, ResponseCode::UPDATE_AND_CREATE_ACL_CONFIG_FAILED),
+        (delete, ResponseCode::DELETE_ACL_CONFIG_FAILED),
+        (white, ResponseCode::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED),
+    ] {
+        let resp = cluster.call(&c, req).await;
+        assert_eq!(resp.response_code(), code);
+        assert_eq!(resp.remark, None);
+    }
+    let resp = cluster
+        .call(
+            &c,
+            RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_ACL_CONFIG),
+        )
+        .await;
+    assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some("the custom field <accessKey> is null")
+    );
+
+    // Java's handler returns null on the missing validator: nothing is written back.
+    let version = c
+        .invoke(
+            &cluster.broker,
+            RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_ACL_INFO),
+            std::time::Duration::from_millis(500),
+        )
+        .await;
+    assert!(version.is_err(), "{version:?}");
+    cluster
+        .call_ok(
+            &c,
+            RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG),
+        )
+        .await;
+}

@@ -1,6 +1,7 @@
 //! One module per group of request codes; each handler reads its header and body, acts on
 //! the broker's state and store, and builds the response Java would send.
 
+pub mod acl;
 pub mod admin;
 pub mod call_consumer;
 pub mod clients;
