@@ -13,6 +13,9 @@ pub struct NamesrvConfig {
     pub kv_config_path: PathBuf,
     /// `orderMessageEnable`: add `orderTopicConf` from the KV config to routes.
     pub order_message_enable: bool,
+    /// `productEnvName` (default `center`): shown and kept, used by nothing (in Java only by
+    /// the cluster-test mode, which Ferrocket does not have: `clusterTest=true` is refused).
+    pub product_env_name: String,
     /// How often dead brokers are looked for (Java: 10 s).
     pub scan_interval: Duration,
     /// A broker silent this long is dropped (Java: 120 s).
@@ -36,6 +39,7 @@ impl Default for NamesrvConfig {
             listen_port: 9876,
             kv_config_path: home.join("namesrv").join("kvConfig.json"),
             order_message_enable: false,
+            product_env_name: "center".into(),
             scan_interval: Duration::from_secs(10),
             broker_expiry: Duration::from_secs(120),
             config_store_path: home.join("namesrv").join("namesrv.properties"),
@@ -81,6 +85,18 @@ impl NamesrvConfig {
                 self.config_black_list = value.to_owned();
                 true
             }
+            "productEnvName" => {
+                self.product_env_name = value.to_owned();
+                true
+            }
+            // Java's cluster-test mode answers routes from another environment's name server.
+            "clusterTest" => match value {
+                "false" => true,
+                "true" => return Err(invalid("the cluster-test mode is not supported")),
+                _ => return Err(invalid("expected true or false")),
+            },
+            // Where a Java name server is installed: kept and shown, nothing to read there.
+            "rocketmqHome" => true,
             "orderMessageEnable" => {
                 self.order_message_enable = match value {
                     "true" => true,
@@ -143,6 +159,8 @@ impl NamesrvConfig {
             self.config_store_path.display().to_string(),
         );
         all.insert("configBlackList".into(), self.config_black_list.clone());
+        all.insert("productEnvName".into(), self.product_env_name.clone());
+        all.insert("clusterTest".into(), "false".into());
         ferrocket_common::config_text::write(&all)
     }
 }

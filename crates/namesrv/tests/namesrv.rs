@@ -456,10 +456,16 @@ async fn kv_config_and_name_server_config() {
         .unwrap();
     assert_eq!(bad.response_code(), ResponseCode::SYSTEM_ERROR);
     assert!(bad.remark.unwrap().contains("orderMessageEnable"));
+    let cluster_test = c
+        .invoke(&server.addr, update("clusterTest=true"), T)
+        .await
+        .unwrap();
+    assert_eq!(cluster_test.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(cluster_test.remark.unwrap().contains("clusterTest"));
     let good = c
         .invoke(
             &server.addr,
-            update("orderMessageEnable=true\nunknownKey=1"),
+            update("orderMessageEnable=true\nunknownKey=1\nproductEnvName=east"),
             T,
         )
         .await
@@ -478,12 +484,16 @@ async fn kv_config_and_name_server_config() {
         text.lines().any(|l| l == "orderMessageEnable=true"),
         "{text}"
     );
+    // Every NamesrvConfig key Java shows, with its default where none was set.
+    for line in ["productEnvName=east", "clusterTest=false", "listenPort="] {
+        assert!(text.lines().any(|l| l.starts_with(line)), "{line}: {text}");
+    }
     assert!(
         !text.contains("unknownKey"),
         "only existing keys are updated"
     );
     let saved = std::fs::read_to_string(server.kv_dir.join("namesrv.properties")).unwrap();
-    assert_eq!(saved, "orderMessageEnable=true\n");
+    assert_eq!(saved, "orderMessageEnable=true\nproductEnvName=east\n");
     let cluster: ClusterInfo = json::from_slice(
         c.invoke(
             &server.addr,
