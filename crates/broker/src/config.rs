@@ -24,6 +24,14 @@ pub struct BrokerConfig {
     pub namesrv_addr: Option<String>,
     /// `autoCreateTopicEnable`.
     pub auto_create_topic_enable: bool,
+    /// `autoCreateSubscriptionGroup`: a consumer group is created on its first heartbeat or
+    /// pull; without it, only groups made by UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (and the
+    /// `CID_RMQ_SYS_` groups) exist, and others get SUBSCRIPTION_GROUP_NOT_EXIST.
+    pub auto_create_subscription_group: bool,
+    /// `traceTopicEnable` / `msgTraceTopicName`: the broker creates the message-trace topic
+    /// (1 queue) at start, and it becomes a system topic.
+    pub trace_topic_enable: bool,
+    pub msg_trace_topic_name: String,
     /// `defaultTopicQueueNums`: queues of TBW102 and the cap for auto-created topics.
     pub default_topic_queue_nums: i32,
     /// `brokerPermission`.
@@ -81,6 +89,9 @@ impl Default for BrokerConfig {
             listen_port: 10911,
             namesrv_addr: None,
             auto_create_topic_enable: true,
+            auto_create_subscription_group: true,
+            trace_topic_enable: false,
+            msg_trace_topic_name: ferrocket_common::names::TRACE_TOPIC.into(),
             default_topic_queue_nums: 8,
             broker_permission: perm::READ | perm::WRITE,
             region_id: "DefaultRegion".into(),
@@ -259,6 +270,32 @@ impl BrokerConfig {
                 self.store_reply_message_enable = boolean()?;
                 true
             }
+            "autoCreateSubscriptionGroup" => {
+                self.auto_create_subscription_group = boolean()?;
+                true
+            }
+            "traceTopicEnable" => {
+                self.trace_topic_enable = boolean()?;
+                true
+            }
+            "msgTraceTopicName" => {
+                ferrocket_common::TopicName::new(value).map_err(|e| invalid(&e.to_string()))?;
+                self.msg_trace_topic_name = value.to_owned();
+                true
+            }
+            // Filter servers (gone from 4.x clients) are never started; the count is shown.
+            "filterServerNums" => {
+                value
+                    .parse::<i32>()
+                    .map_err(|_| invalid("expected a number"))?;
+                true
+            }
+            "useTLS" => {
+                if boolean()? {
+                    return Err(invalid("TLS is not supported by Ferrocket"));
+                }
+                true
+            }
             // Ferrocket has no access control: a broker asked for it must not start open.
             "aclEnable" => {
                 if boolean()? {
@@ -333,6 +370,21 @@ impl BrokerConfig {
             self.default_topic_queue_nums.to_string(),
         );
         put("brokerPermission", self.broker_permission.to_string());
+        put(
+            "autoCreateSubscriptionGroup",
+            self.auto_create_subscription_group.to_string(),
+        );
+        put("traceTopicEnable", self.trace_topic_enable.to_string());
+        put("msgTraceTopicName", self.msg_trace_topic_name.clone());
+        put(
+            "filterServerNums",
+            self.properties
+                .get("filterServerNums")
+                .cloned()
+                .unwrap_or_else(|| "0".into()),
+        );
+        put("useTLS", "false".into());
+        put("aclEnable", "false".into());
         put("regionId", self.region_id.clone());
         put("traceOn", self.trace_on.to_string());
         put(

@@ -236,6 +236,9 @@ pub struct SubscriptionGroups {
     state: Mutex<SubscriptionGroupWrapper>,
 }
 
+/// Groups of the broker's own consumers (`MixAll.isSysConsumerGroup`): always auto-created.
+const SYSTEM_GROUP_PREFIX: &str = "CID_RMQ_SYS_";
+
 const BUILT_IN_GROUPS: [&str; 7] = [
     "TOOLS_CONSUMER",
     "FILTERSRV_CONSUMER",
@@ -274,12 +277,21 @@ impl SubscriptionGroups {
             .cloned()
     }
 
-    /// The group's config, created with defaults if missing.
-    pub async fn get_or_create(&self, group: &str) -> std::io::Result<SubscriptionGroupConfig> {
+    /// The group's config (`findSubscriptionGroupConfig`); a missing one is created with
+    /// defaults when `auto_create` (`autoCreateSubscriptionGroup`) or for a system group
+    /// (`CID_RMQ_SYS_…`), and is `None` otherwise.
+    pub async fn find(
+        &self,
+        group: &str,
+        auto_create: bool,
+    ) -> std::io::Result<Option<SubscriptionGroupConfig>> {
         let (config, write) = {
             let mut state = self.state.lock().expect("groups lock");
             if let Some(g) = state.subscription_group_table.get(group) {
-                return Ok(g.clone());
+                return Ok(Some(g.clone()));
+            }
+            if !auto_create && !group.starts_with(SYSTEM_GROUP_PREFIX) {
+                return Ok(None);
             }
             let config = SubscriptionGroupConfig {
                 group_name: group.to_owned(),
@@ -291,7 +303,7 @@ impl SubscriptionGroups {
             (config, self.bump_and_snapshot(&mut state))
         };
         write.written().await?;
-        Ok(config)
+        Ok(Some(config))
     }
 
     pub async fn update(&self, config: SubscriptionGroupConfig) -> std::io::Result<()> {

@@ -11,6 +11,9 @@ use std::sync::{Arc, Mutex};
 pub struct TopicConfigManager {
     file: Arc<SnapshotFile>,
     state: Mutex<TopicConfigSerializeWrapper>,
+    /// The topics this broker made system topics at start (`TopicValidator.addSystemTopic`):
+    /// its cluster, its name, the cluster's reply topic and, when enabled, the trace topic.
+    own_system_topics: Vec<String>,
 }
 
 fn topic(name: &str, queues: i32, perm: i32) -> TopicConfig {
@@ -55,6 +58,17 @@ impl TopicConfigManager {
                 },
             ),
         ];
+        if config.trace_topic_enable {
+            builtin.push(topic(&config.msg_trace_topic_name, 1, rw));
+        }
+        let mut own_system_topics = vec![
+            config.cluster_name.clone(),
+            config.broker_name.clone(),
+            format!("{}_REPLY_TOPIC", config.cluster_name),
+        ];
+        if config.trace_topic_enable {
+            own_system_topics.push(config.msg_trace_topic_name.clone());
+        }
         if config.auto_create_topic_enable {
             builtin.push(topic(
                 names::AUTO_CREATE_TOPIC_KEY,
@@ -72,7 +86,23 @@ impl TopicConfigManager {
         TopicConfigManager {
             file: SnapshotFile::new(path),
             state: Mutex::new(state),
+            own_system_topics,
         }
+    }
+
+    /// Whether admin may not create or delete `topic` (`TopicValidator.isSystemTopic`).
+    pub fn is_system(&self, topic: &str) -> bool {
+        ferrocket_common::TopicName::new(topic).is_ok_and(|t| t.is_system())
+            || self.own_system_topics.iter().any(|t| t == topic)
+    }
+
+    /// Every system topic name, configured here or not (`TopicValidator.getSystemTopicSet`).
+    pub fn system_topics(&self) -> Vec<String> {
+        names::SYSTEM_TOPICS
+            .iter()
+            .map(|t| t.to_string())
+            .chain(self.own_system_topics.iter().cloned())
+            .collect()
     }
 
     pub fn get(&self, topic: &str) -> Option<TopicConfig> {

@@ -614,3 +614,152 @@ async fn acl_codes_answer_as_a_java_broker_without_acl() {
         )
         .await;
 }
+
+fn all_topics(resp: &RemotingCommand) -> std::collections::BTreeMap<String, TopicConfig> {
+    let wrapper: TopicConfigSerializeWrapper = json::from_slice(resp.body_bytes()).unwrap();
+    wrapper.topic_config_table.into_iter().collect()
+}
+
+#[tokio::test]
+async fn system_topics_cannot_be_created_or_deleted() {
+    let cluster = start(|c| c.trace_topic_enable = true).await;
+    let c = client();
+    let delete = |topic: &str| {
+        RemotingCommand::request_with_header(
+            RequestCode::DELETE_TOPIC_IN_BROKER,
+            &TopicRequestHeader {
+                topic: topic.into(),
+            },
+        )
+    };
+    // The static set, the broker's own cluster / name / reply topics, and the trace topic it
+    // was told to create.
+    for topic in [
+        "RMQ_SYS_TRACE_TOPIC",
+        "TBW102",
+        "rmq_sys_anything",
+        "DefaultCluster",
+        "broker-a",
+        "DefaultCluster_REPLY_TOPIC",
+    ] {
+        let expected = format!("The topic[{topic}] is conflict with system topic.");
+        for req in [create_topic(topic, 4), delete(topic)] {
+            let resp = cluster.call(&c, req).await;
+            assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR, "{topic}");
+            assert_eq!(resp.remark.as_deref(), Some(expected.as_str()));
+        }
+    }
+    let resp = cluster.call(&c, delete("bad/name")).await;
+    assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
+
+    let all = cluster
+        .call_ok(
+            &c,
+            RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG),
+        )
+        .await;
+    let trace = &all_topics(&all)["RMQ_SYS_TRACE_TOPIC"];
+    assert_eq!((trace.read_queue_nums, trace.write_queue_nums), (1, 1));
+
+    // The whole set, whether the topics exist here or not.
+    let list = cluster
+        .call_ok(
+            &c,
+            RemotingCommand::request(RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER),
+        )
+        .await;
+    let list: TopicList = json::from_slice(list.body_bytes()).unwrap();
+    for topic in [
+        "RMQ_SYS_TRANS_HALF_TOPIC",
+        "RMQ_SYS_TRACE_TOPIC",
+        "DefaultCluster",
+        "broker-a",
+        "DefaultCluster_REPLY_TOPIC",
+        "OFFSET_MOVED_EVENT",
+    ] {
+        assert!(list.topic_list.iter().any(|t| t == topic), "{topic}");
+    }
+}
+
+#[tokio::test]
+async fn without_group_auto_creation_unknown_groups_are_refused() {
+    let cluster = start(|c| c.auto_create_subscription_group = false).await;
+    let c = client();
+    cluster.call_ok(&c, create_topic("GroupTopic", 1)).await;
+    let send = RemotingCommand::request_with_header(
+        RequestCode::SEND_MESSAGE_V2,
+        &v2("GroupTopic", 0, ""),
+    )
+    .with_body(bytes::Bytes::from_static(b"m"));
+    cluster.call_ok(&c, send).await;
+
+    // A heartbeat is served, but makes neither the group nor its retry topic.
+    cluster
+        .call_ok(&c, heartbeat("c1", "NoSuchGroup", "GroupTopic", "*"))
+        .await;
+    let groups = cluster
+        .call_ok(
+            &c,
+            RemotingCommand::request(RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG),
+        )
+        .await;
+    let groups: SubscriptionGroupWrapper = json::from_slice(groups.body_bytes()).unwrap();
+    assert!(!groups.subscription_group_table.contains_key("NoSuchGroup"));
+    let topics = cluster
+        .call_ok(
+            &c,
+            RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG),
+        )
+        .await;
+    assert!(!all_topics(&topics).contains_key("%RETRY%NoSuchGroup"));
+
+    let pull = |group: &str| {
+        RemotingCommand::request_with_header(
+            RequestCode::PULL_MESSAGE,
+            &PullMessageRequestHeader::with_subscription(group, "GroupTopic", 0, 0, 32, "*"),
+        )
+    };
+    let resp = cluster.call(&c, pull("NoSuchGroup")).await;
+    assert_eq!(
+        resp.response_code(),
+        ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST
+    );
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some("subscription group [NoSuchGroup] does not exist, \nSee http://rocketmq.apache.org/docs/faq/ for further details.")
+    );
+    let back = RemotingCommand::request_with_header(
+        RequestCode::CONSUMER_SEND_MSG_BACK,
+        &ConsumerSendMsgBackRequestHeader {
+            offset: 0,
+            group: "NoSuchGroup".into(),
+            delay_level: 0,
+            origin_msg_id: None,
+            origin_topic: None,
+            unit_mode: Some(false),
+            max_reconsume_times: None,
+            bname: None,
+        },
+    );
+    let resp = cluster.call(&c, back).await;
+    assert_eq!(
+        resp.response_code(),
+        ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST
+    );
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some("subscription group not exist, NoSuchGroup \nSee http://rocketmq.apache.org/docs/faq/ for further details.")
+    );
+
+    // A group made by admin, and the broker's own system groups, are served.
+    let made = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+        .with_body(json::to_vec(&SubscriptionGroupConfig {
+            group_name: "MadeGroup".into(),
+            ..SubscriptionGroupConfig::default()
+        }));
+    cluster.call_ok(&c, made).await;
+    for group in ["MadeGroup", "CID_RMQ_SYS_PROBE"] {
+        let resp = cluster.call(&c, pull(group)).await;
+        assert_eq!(resp.response_code(), ResponseCode::SUCCESS, "{group}");
+    }
+}

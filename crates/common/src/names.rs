@@ -17,6 +17,8 @@ pub const TRANS_CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
 pub const SELF_TEST_TOPIC: &str = "SELF_TEST_TOPIC";
 pub const OFFSET_MOVED_EVENT: &str = "OFFSET_MOVED_EVENT";
 pub const BENCHMARK_TOPIC: &str = "BenchmarkTest";
+/// The default message-trace topic (`msgTraceTopicName`).
+pub const TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
 pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
 pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
 pub const SYSTEM_TOPIC_PREFIX: &str = "rmq_sys_";
@@ -32,11 +34,12 @@ pub const NOT_ALLOWED_SEND_TOPICS: [&str; 6] = [
 ];
 
 /// Topics the broker creates for itself (`TopicValidator.SYSTEM_TOPIC_SET`).
-pub const SYSTEM_TOPICS: [&str; 8] = [
+pub const SYSTEM_TOPICS: [&str; 9] = [
     AUTO_CREATE_TOPIC_KEY,
     SCHEDULE_TOPIC,
     BENCHMARK_TOPIC,
     TRANS_HALF_TOPIC,
+    TRACE_TOPIC,
     TRANS_OP_HALF_TOPIC,
     TRANS_CHECK_MAX_TIME_TOPIC,
     SELF_TEST_TOPIC,

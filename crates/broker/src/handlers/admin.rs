@@ -35,11 +35,8 @@ pub async fn create_topic(
         Ok(t) => t,
         Err(e) => return error(ResponseCode::SYSTEM_ERROR, e.to_string()),
     };
-    if topic.is_system() {
-        return error(
-            ResponseCode::SYSTEM_ERROR,
-            format!("The topic[{}] is conflict with system topic.", h.topic),
-        );
+    if broker.topics.is_system(topic.as_str()) {
+        return conflict_with_system_topic(&h.topic);
     }
     let config = TopicConfig {
         topic_name: h.topic.clone(),
@@ -56,12 +53,25 @@ pub async fn create_topic(
     Ok(Some(ok().with_remark("not set any response code")))
 }
 
+fn conflict_with_system_topic(topic: &str) -> HandlerResult {
+    error(
+        ResponseCode::SYSTEM_ERROR,
+        format!("The topic[{topic}] is conflict with system topic."),
+    )
+}
+
 pub async fn delete_topic(
     broker: Arc<Broker>,
     _: Channel,
     request: RemotingCommand,
 ) -> HandlerResult {
     let h: TopicRequestHeader = request.decode_header()?;
+    if let Err(e) = TopicName::new(h.topic.as_str()) {
+        return error(ResponseCode::SYSTEM_ERROR, e.to_string());
+    }
+    if broker.topics.is_system(&h.topic) {
+        return conflict_with_system_topic(&h.topic);
+    }
     broker.topics.delete(&h.topic).await?;
     clean_unconfigured_topics(&broker).await?;
     broker.registration_needed();
@@ -272,15 +282,9 @@ pub fn consumed_by(broker: &Arc<Broker>, _: &Channel, request: &RemotingCommand)
 }
 
 pub fn system_topics(broker: &Arc<Broker>, _: &Channel, _: &RemotingCommand) -> HandlerResult {
-    let topics = broker
-        .topics
-        .topic_names()
-        .into_iter()
-        .filter(|t| TopicName::new(t.as_str()).is_ok_and(|n| n.is_system()))
-        .collect();
     json_ok(&TopicList {
         broker_addr: None,
-        topic_list: topics,
+        topic_list: broker.topics.system_topics(),
     })
 }
 

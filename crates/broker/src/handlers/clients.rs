@@ -26,9 +26,14 @@ pub async fn heartbeat(
         last_update: Instant::now(),
     };
     for consumer in &data.consumer_data_set {
-        let group = broker.groups.get_or_create(&consumer.group_name).await?;
-        // Each consumer group gets its retry topic.
-        if let Ok(group_name) = ferrocket_common::GroupName::new(consumer.group_name.as_str()) {
+        let auto_create = broker.config().auto_create_subscription_group;
+        let group = broker
+            .groups
+            .find(&consumer.group_name, auto_create)
+            .await?;
+        // Each consumer group that exists gets its retry topic.
+        let group_name = ferrocket_common::GroupName::new(consumer.group_name.as_str());
+        if let (Some(group), Ok(group_name)) = (&group, group_name) {
             let retry = TopicName::retry_of(&group_name);
             broker
                 .create_send_back_topic(retry.as_str(), group.retry_queue_nums.max(1))
@@ -38,7 +43,9 @@ pub async fn heartbeat(
             .clients
             .register_consumer(consumer, client(&data.client_id));
         if (effect.members_changed || effect.subscriptions_changed)
-            && group.notify_consumer_ids_changed_enable
+            && group
+                .as_ref()
+                .is_none_or(|g| g.notify_consumer_ids_changed_enable)
         {
             notify_ids_changed(&broker, &consumer.group_name);
         }
@@ -82,7 +89,11 @@ pub fn notify_ids_changed(broker: &Broker, group: &str) {
 pub fn unregister_client(broker: &Broker, request: &RemotingCommand) -> HandlerResult {
     let h: UnregisterClientRequestHeader = request.decode_header()?;
     if let Some(group) = h.consumer_group.as_deref().filter(|g| !g.is_empty()) {
-        if broker.clients.unregister_consumer(group, &h.client_id) {
+        let notify = broker
+            .groups
+            .get(group)
+            .is_none_or(|g| g.notify_consumer_ids_changed_enable);
+        if broker.clients.unregister_consumer(group, &h.client_id) && notify {
             notify_ids_changed(broker, group);
         }
         forget_if_gone(broker, group);

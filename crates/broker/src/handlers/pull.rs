@@ -1,5 +1,6 @@
 //! PULL_MESSAGE (11) with long polling (`PullMessageProcessor`).
 
+use super::FAQ;
 use crate::consumer_filter::is_tag_type;
 use crate::message_filter::MessageFilter;
 use crate::Broker;
@@ -16,8 +17,6 @@ use ferrocket_remoting::{Channel, HandlerResult};
 use ferrocket_store::{GetMessageResult, GetMessageStatus, PutMessage};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-const FAQ: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";
 
 fn error(code: ResponseCode, remark: String) -> HandlerResult {
     Ok(Some(RemotingCommand::response(code, Some(remark))))
@@ -270,8 +269,18 @@ pub async fn pull_message(
             ),
         );
     }
-    let group = match broker.groups.get_or_create(&h.consumer_group).await {
-        Ok(g) => g,
+    let auto_create = broker.config().auto_create_subscription_group;
+    let group = match broker.groups.find(&h.consumer_group, auto_create).await {
+        Ok(Some(g)) => g,
+        Ok(None) => {
+            return error(
+                ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!(
+                    "subscription group [{}] does not exist, {FAQ}",
+                    h.consumer_group
+                ),
+            )
+        }
         Err(e) => return error(ResponseCode::SYSTEM_ERROR, e.to_string()),
     };
     if !group.consume_enable {

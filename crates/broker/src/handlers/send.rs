@@ -1,6 +1,7 @@
 //! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320)
 //! (`SendMessageProcessor`, `AbstractSendMessageProcessor.msgCheck`).
 
+use super::FAQ;
 use crate::{redirect, transaction};
 use crate::{Broker, BrokerConfig};
 use ferrocket_common::message_id::OffsetMessageId;
@@ -12,8 +13,6 @@ use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ferrocket_remoting::{Channel, HandlerResult};
 use ferrocket_store::{PutMessage, PutStatus, PutWait, StoreError};
 use std::sync::Arc;
-
-const FAQ: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";
 
 /// `preSend`: every send response carries `MSG_REGION` and `TRACE_ON`, whatever its code.
 fn response(broker: &Broker, code: ResponseCode, remark: Option<String>) -> RemotingCommand {
@@ -405,11 +404,19 @@ async fn retry_destination(
     let Some(group) = h.topic.strip_prefix(names::RETRY_GROUP_TOPIC_PREFIX) else {
         return Ok(None);
     };
+    let auto_create = broker.config().auto_create_subscription_group;
     let config = broker
         .groups
-        .get_or_create(group)
+        .find(group, auto_create)
         .await
-        .map_err(|e| response(broker, ResponseCode::SYSTEM_ERROR, Some(e.to_string())))?;
+        .map_err(|e| response(broker, ResponseCode::SYSTEM_ERROR, Some(e.to_string())))?
+        .ok_or_else(|| {
+            response(
+                broker,
+                ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+                Some(format!("subscription group not exist, {group} {FAQ}")),
+            )
+        })?;
     if h.reconsume_times.unwrap_or(0) < max_reconsume_times(request, h.max_reconsume_times, &config)
     {
         return Ok(None);

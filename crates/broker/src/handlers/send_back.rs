@@ -4,6 +4,7 @@
 //! in the group's dead-letter topic once the message has been reconsumed too often.
 
 use super::send::{max_reconsume_times, random_queue, DLQ_QUEUES};
+use super::FAQ;
 use crate::{redirect, Broker};
 use ferrocket_common::message_id::OffsetMessageId;
 use ferrocket_common::names;
@@ -26,8 +27,15 @@ pub async fn send_back(
     request: RemotingCommand,
 ) -> HandlerResult {
     let h: ConsumerSendMsgBackRequestHeader = request.decode_header()?;
-    let group = match broker.groups.get_or_create(&h.group).await {
-        Ok(g) => g,
+    let auto_create = broker.config().auto_create_subscription_group;
+    let group = match broker.groups.find(&h.group, auto_create).await {
+        Ok(Some(g)) => g,
+        Ok(None) => {
+            return answer(
+                ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!("subscription group not exist, {} {FAQ}", h.group),
+            )
+        }
         Err(e) => return answer(ResponseCode::SYSTEM_ERROR, e.to_string()),
     };
     let live = broker.config();
