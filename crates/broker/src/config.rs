@@ -45,6 +45,10 @@ pub struct BrokerConfig {
     /// `clusterTopicEnable` / `brokerTopicEnable`.
     pub cluster_topic_enable: bool,
     pub broker_topic_enable: bool,
+    /// `longPollingEnable`: a pull that finds nothing is held until a message arrives; without
+    /// it, held `shortPollingTimeMills` and answered with whatever is there then.
+    pub long_polling_enable: bool,
+    pub short_polling_time: Duration,
     /// `slaveReadEnable`: pulls are pointed at the group's `brokerId` instead of the master.
     pub slave_read_enable: bool,
     /// `configBlackList`: `;`-separated keys UPDATE_BROKER_CONFIG refuses, on top of
@@ -100,6 +104,8 @@ impl Default for BrokerConfig {
             cluster_topic_enable: true,
             broker_topic_enable: true,
             slave_read_enable: false,
+            long_polling_enable: true,
+            short_polling_time: Duration::from_secs(1),
             config_black_list: "configBlackList;brokerConfigPath".into(),
             transaction_timeout: Duration::from_secs(6),
             transaction_check_max: 15,
@@ -270,6 +276,14 @@ impl BrokerConfig {
                 self.store_reply_message_enable = boolean()?;
                 true
             }
+            "longPollingEnable" => {
+                self.long_polling_enable = boolean()?;
+                true
+            }
+            "shortPollingTimeMills" => {
+                self.short_polling_time = millis()?;
+                true
+            }
             "autoCreateSubscriptionGroup" => {
                 self.auto_create_subscription_group = boolean()?;
                 true
@@ -375,6 +389,11 @@ impl BrokerConfig {
             self.auto_create_subscription_group.to_string(),
         );
         put("traceTopicEnable", self.trace_topic_enable.to_string());
+        put("longPollingEnable", self.long_polling_enable.to_string());
+        put(
+            "shortPollingTimeMills",
+            self.short_polling_time.as_millis().to_string(),
+        );
         put("msgTraceTopicName", self.msg_trace_topic_name.clone());
         put(
             "filterServerNums",

@@ -236,6 +236,55 @@ async fn long_polling_answers_on_arrival_and_at_the_hold_time() {
 }
 
 #[tokio::test]
+async fn without_long_polling_a_pull_is_held_the_short_polling_time() {
+    let cluster = start(|c| {
+        c.long_polling_enable = false;
+        c.short_polling_time = Duration::from_millis(400);
+    })
+    .await;
+    let c = client();
+    send(&c, &cluster, "Short", 0, "first", "").await;
+
+    // The client asks for 15 s; the broker answers after its own 400 ms.
+    let started = Instant::now();
+    let resp = cluster
+        .call(
+            &c,
+            pull("G", "Short", 0, 1, SUB | SUSPEND, Some("*"), 15_000),
+        )
+        .await;
+    let held = started.elapsed();
+    assert_eq!(resp.response_code(), ResponseCode::PULL_NOT_FOUND);
+    assert!(
+        held >= Duration::from_millis(400) && held < Duration::from_millis(1500),
+        "held {held:?}"
+    );
+
+    // An arrival does not wake the pull: it is seen when the short hold ends.
+    let puller = {
+        let c = c.clone();
+        let broker = cluster.broker.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let resp = c
+                .invoke(
+                    &broker,
+                    pull("G", "Short", 0, 1, SUB | SUSPEND, Some("*"), 15_000),
+                    T * 4,
+                )
+                .await
+                .unwrap();
+            (resp, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    send(&c, &cluster, "Short", 0, "second", "").await;
+    let (resp, held) = puller.await.unwrap();
+    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+    assert!(held >= Duration::from_millis(400), "held {held:?}");
+}
+
+#[tokio::test]
 async fn offsets_and_lookups() {
     let cluster = start(|_| {}).await;
     let c = client();

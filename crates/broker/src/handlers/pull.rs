@@ -355,6 +355,20 @@ pub async fn pull_message(
         return Ok(Some(respond(&broker, &h, result, reply)));
     }
 
+    if !live.long_polling_enable {
+        // Short polling: Java's hold service looks again after `shortPollingTimeMills`,
+        // arrivals do not wake the pull.
+        tokio::time::sleep(live.short_polling_time).await;
+        let result = read();
+        let reply = answer(
+            &broker.config(),
+            group.broker_id,
+            result.status,
+            h.queue_offset,
+        );
+        return Ok(Some(respond(&broker, &h, result, reply)));
+    }
+
     // Long polling: hold until a message the filter accepts reaches the queue, or the hold
     // time ends. Java wakes a held pull only for a message that matches; here a wake-up
     // re-reads, and a read whose every new message was filtered out keeps holding, waiting
