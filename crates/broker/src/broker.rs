@@ -545,6 +545,16 @@ impl Broker {
         Ok(config)
     }
 
+    /// A consumer group's config, created if missing when `autoCreateSubscriptionGroup` is on
+    /// now (`findSubscriptionGroupConfig`).
+    pub async fn find_group(
+        &self,
+        group: &str,
+    ) -> std::io::Result<Option<ferrocket_protocol::body::SubscriptionGroupConfig>> {
+        let auto_create = self.config().auto_create_subscription_group;
+        self.groups.find(group, auto_create).await
+    }
+
     /// Asks the registration loop to register again now (a topic changed).
     pub fn registration_needed(&self) {
         self.register_now.notify_one();

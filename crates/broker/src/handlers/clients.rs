@@ -26,11 +26,7 @@ pub async fn heartbeat(
         last_update: Instant::now(),
     };
     for consumer in &data.consumer_data_set {
-        let auto_create = broker.config().auto_create_subscription_group;
-        let group = broker
-            .groups
-            .find(&consumer.group_name, auto_create)
-            .await?;
+        let group = broker.find_group(&consumer.group_name).await?;
         // Each consumer group that exists gets its retry topic.
         let group_name = ferrocket_common::GroupName::new(consumer.group_name.as_str());
         if let (Some(group), Ok(group_name)) = (&group, group_name) {

@@ -269,8 +269,7 @@ pub async fn pull_message(
             ),
         );
     }
-    let auto_create = broker.config().auto_create_subscription_group;
-    let group = match broker.groups.find(&h.consumer_group, auto_create).await {
+    let group = match broker.find_group(&h.consumer_group).await {
         Ok(Some(g)) => g,
         Ok(None) => {
             return error(
@@ -335,18 +334,25 @@ pub async fn pull_message(
             .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
     }
 
+    // Each read is answered under the config of its moment: a held pull outlives changes.
     let read = || {
-        broker.store.get_messages_matching(
+        let result = broker.store.get_messages_matching(
             &h.topic,
             h.queue_id,
             h.queue_offset,
             max,
             &accept,
             &accept_record,
-        )
+        );
+        let reply = answer(
+            &broker.config(),
+            group.broker_id,
+            result.status,
+            h.queue_offset,
+        );
+        (result, reply)
     };
-    let result = read();
-    let reply = answer(&live, group.broker_id, result.status, h.queue_offset);
+    let (result, reply) = read();
     if reply.code == ResponseCode::PULL_OFFSET_MOVED {
         record_offset_moved(&broker, &channel, &h, result.next_begin_offset).await;
     }
@@ -355,47 +361,33 @@ pub async fn pull_message(
         return Ok(Some(respond(&broker, &h, result, reply)));
     }
 
-    if !live.long_polling_enable {
-        // Short polling: Java's hold service looks again after `shortPollingTimeMills`,
-        // arrivals do not wake the pull.
-        tokio::time::sleep(live.short_polling_time).await;
-        let result = read();
-        let reply = answer(
-            &broker.config(),
-            group.broker_id,
-            result.status,
-            h.queue_offset,
-        );
-        return Ok(Some(respond(&broker, &h, result, reply)));
-    }
-
     // Long polling: hold until a message the filter accepts reaches the queue, or the hold
     // time ends. Java wakes a held pull only for a message that matches; here a wake-up
     // re-reads, and a read whose every new message was filtered out keeps holding, waiting
-    // now for messages past the ones it rejected.
+    // now for messages past the ones it rejected. Short polling (`longPollingEnable=false`):
+    // Java's hold service looks once more after `shortPollingTimeMills`; arrivals do not wake.
+    let long_polling = live.long_polling_enable;
     let deadline = Instant::now() + Duration::from_millis(h.suspend_timeout_millis as u64);
     let mut watermark = h.queue_offset;
     loop {
-        let woken = broker.holds.hold(&h.topic, h.queue_id, watermark);
-        // A message may have arrived between the read and the registration.
-        if broker.store.max_offset(&h.topic, h.queue_id) <= watermark {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let _ = tokio::time::timeout(remaining, woken).await;
+        if long_polling {
+            let woken = broker.holds.hold(&h.topic, h.queue_id, watermark);
+            // A message may have arrived between the read and the registration.
+            if broker.store.max_offset(&h.topic, h.queue_id) <= watermark {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                let _ = tokio::time::timeout(remaining, woken).await;
+            }
+        } else {
+            tokio::time::sleep(live.short_polling_time).await;
         }
-        let result = read();
-        let reply = answer(
-            &broker.config(),
-            group.broker_id,
-            result.status,
-            h.queue_offset,
-        );
+        let (result, reply) = read();
         if reply.code == ResponseCode::PULL_OFFSET_MOVED {
             record_offset_moved(&broker, &channel, &h, result.next_begin_offset).await;
         }
         let all_filtered = result.status == GetMessageStatus::NoMatchedMessage
             && result.next_begin_offset >= result.max_offset;
         let found_nothing = reply.code == ResponseCode::PULL_NOT_FOUND || all_filtered;
-        if !found_nothing || Instant::now() >= deadline || broker.is_stopping() {
+        if !found_nothing || !long_polling || Instant::now() >= deadline || broker.is_stopping() {
             return Ok(Some(respond(&broker, &h, result, reply)));
         }
         if all_filtered {

@@ -404,10 +404,8 @@ async fn retry_destination(
     let Some(group) = h.topic.strip_prefix(names::RETRY_GROUP_TOPIC_PREFIX) else {
         return Ok(None);
     };
-    let auto_create = broker.config().auto_create_subscription_group;
     let config = broker
-        .groups
-        .find(group, auto_create)
+        .find_group(group)
         .await
         .map_err(|e| response(broker, ResponseCode::SYSTEM_ERROR, Some(e.to_string())))?
         .ok_or_else(|| {

@@ -27,8 +27,7 @@ pub async fn send_back(
     request: RemotingCommand,
 ) -> HandlerResult {
     let h: ConsumerSendMsgBackRequestHeader = request.decode_header()?;
-    let auto_create = broker.config().auto_create_subscription_group;
-    let group = match broker.groups.find(&h.group, auto_create).await {
+    let group = match broker.find_group(&h.group).await {
         Ok(Some(g)) => g,
         Ok(None) => {
             return answer(
