@@ -94,6 +94,10 @@ pub struct StoreConfig {
     /// `flushDelayOffsetInterval`: how often the scheduler's progress (`delayOffset.json`)
     /// is written.
     pub flush_delay_offset_interval: Duration,
+    /// `accessMessageInMemoryMaxRatio` (percent of physical memory): a message further than
+    /// that behind the CommitLog's end counts as on disk, where a pull takes at most 8
+    /// messages / 64 KiB (32 / 256 KiB in memory) and is told to go to a slave.
+    pub access_message_in_memory_max_ratio: u32,
 }
 
 impl Default for StoreConfig {
@@ -118,6 +122,7 @@ impl Default for StoreConfig {
             offset_check_in_slave: false,
             message_delay_level: DelayLevels::default(),
             flush_delay_offset_interval: Duration::from_secs(10),
+            access_message_in_memory_max_ratio: 40,
         }
     }
 }
@@ -193,6 +198,10 @@ impl StoreConfig {
                 "flushDelayOffsetInterval",
                 millis(self.flush_delay_offset_interval),
             ),
+            (
+                "accessMessageInMemoryMaxRatio",
+                self.access_message_in_memory_max_ratio.to_string(),
+            ),
         ]
     }
 
@@ -245,6 +254,12 @@ impl StoreConfig {
                     .map_err(|_| invalid("expected a byte count"))?
             }
             "checkCRCOnRecover" => self.check_crc_on_recover = boolean()?,
+            "accessMessageInMemoryMaxRatio" => {
+                self.access_message_in_memory_max_ratio = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| invalid("expected a percentage"))?
+            }
             "messageIndexEnable" => self.message_index_enable = boolean()?,
             "mappedFileSizeConsumeQueue" => {
                 let bytes: u64 = value

@@ -58,11 +58,17 @@ pub struct GetMessageResult {
     pub max_offset: i64,
     /// Whole records, in queue order, as slices of the mapped CommitLog.
     pub messages: Vec<SegmentSlice>,
+    /// The reader is so far behind that its data is likely on disk, not in memory
+    /// (`suggestPullingFromSlave`).
+    pub suggest_pulling_from_slave: bool,
 }
 
-/// Java's per-pull limits for data in memory (`maxTransferBytes/CountOnMessageInMemory`).
+/// Java's per-pull limits for data in memory (`maxTransferBytes/CountOnMessageInMemory`)
+/// and on disk (`...OnMessageInDisk`).
 const MAX_TRANSFER_BYTES: usize = 256 * 1024;
 const MAX_TRANSFER_COUNT: usize = 32;
+const MAX_TRANSFER_BYTES_ON_DISK: usize = 64 * 1024;
+const MAX_TRANSFER_COUNT_ON_DISK: usize = 8;
 /// How many units one pull may scan while filtering (`Math.max(16000, n*20)` bytes).
 const MIN_FILTER_SCAN_BYTES: usize = 16_000;
 
@@ -468,12 +474,29 @@ pub struct MessageStore {
     manual_delete_passes: std::sync::atomic::AtomicU32,
     /// `brokerRole` (as [`role_code`]), changed live like Java's: read on each put.
     role: std::sync::atomic::AtomicU8,
+    /// `accessMessageInMemoryMaxRatio`, live; with the machine's memory it says which reads
+    /// are of data on disk.
+    in_memory_ratio: std::sync::atomic::AtomicU32,
+    physical_memory_bytes: u64,
     /// A read of an offset the queue does not hold says where to go instead: on a master, or
     /// on a slave with `offsetCheckInSlave`. Else it says to stay.
     corrects_offsets: std::sync::atomic::AtomicBool,
     /// The `lock` and `abort` files, released by a clean shutdown.
     run_guard: std::sync::Mutex<Option<RunGuard>>,
     stats: StoreStats,
+}
+
+/// The machine's memory (`MemTotal`), which Java's in-memory rule is a share of; unknown
+/// counts as unlimited, every read then being of data in memory.
+fn physical_memory_bytes() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        })
+        .unwrap_or(u64::MAX / 2)
 }
 
 fn corrects_offsets(config: &StoreConfig) -> bool {
@@ -577,6 +600,10 @@ impl MessageStore {
                 manual_delete_passes: std::sync::atomic::AtomicU32::new(0),
                 role: std::sync::atomic::AtomicU8::new(role_code(config.broker_role)),
                 corrects_offsets: std::sync::atomic::AtomicBool::new(corrects_offsets(&config)),
+                in_memory_ratio: std::sync::atomic::AtomicU32::new(
+                    config.access_message_in_memory_max_ratio,
+                ),
+                physical_memory_bytes: physical_memory_bytes(),
                 run_guard: std::sync::Mutex::new(Some(run_guard)),
                 stats: StoreStats::new(now_ms()),
             },
@@ -595,6 +622,10 @@ impl MessageStore {
         );
         self.corrects_offsets.store(
             corrects_offsets(config),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        self.in_memory_ratio.store(
+            config.access_message_in_memory_max_ratio,
             std::sync::atomic::Ordering::Relaxed,
         );
         *self.retention.lock().expect("retention lock") = Retention::of(config);
@@ -977,6 +1008,7 @@ impl MessageStore {
             min_offset: 0,
             max_offset: 0,
             messages: Vec::new(),
+            suggest_pulling_from_slave: false,
         };
         // Java's `nextOffsetCorrection`: a slave that does not check offsets leaves the
         // client where it asked to be.
@@ -1023,6 +1055,14 @@ impl MessageStore {
         let scan_limit = (MIN_FILTER_SCAN_BYTES.max(max_count * crate::consume_queue::UNIT_SIZE)
             / crate::consume_queue::UNIT_SIZE) as i64;
         let commit_log_min = self.commit_log.min_offset() as i64;
+        // Java's `checkInDiskByCommitOffset`: further behind the end than this is on disk.
+        let commit_log_end = self.commit_log.max_offset() as i64;
+        let in_memory = (self.physical_memory_bytes as f64
+            * (f64::from(
+                self.in_memory_ratio
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            ) / 100.0)) as i64;
+        let mut last_looked_at = 0i64;
         result.status = GetMessageStatus::NoMatchedMessage;
         let mut bytes = 0usize;
         let mut next = offset;
@@ -1038,9 +1078,16 @@ impl MessageStore {
                 break;
             };
             let size = unit.size as usize;
+            last_looked_at = unit.commit_log_offset;
+            let (max_transfer_count, max_transfer_bytes) =
+                if commit_log_end - unit.commit_log_offset > in_memory {
+                    (MAX_TRANSFER_COUNT_ON_DISK, MAX_TRANSFER_BYTES_ON_DISK)
+                } else {
+                    (MAX_TRANSFER_COUNT, MAX_TRANSFER_BYTES)
+                };
             if !result.messages.is_empty()
-                && (result.messages.len() >= max_count.min(MAX_TRANSFER_COUNT)
-                    || bytes + size > MAX_TRANSFER_BYTES)
+                && (result.messages.len() >= max_count.min(max_transfer_count)
+                    || bytes + size > max_transfer_bytes)
             {
                 break;
             }
@@ -1068,6 +1115,7 @@ impl MessageStore {
             }
         }
         result.next_begin_offset = next;
+        result.suggest_pulling_from_slave = commit_log_end - last_looked_at > in_memory;
         result
     }
 

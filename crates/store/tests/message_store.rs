@@ -208,6 +208,40 @@ async fn get_messages_statuses_and_offsets() {
 }
 
 #[tokio::test]
+async fn reads_of_data_on_disk_take_java_smaller_batches() {
+    let dir = TempDir::new("store");
+    let (store, _) = MessageStore::open(StoreConfig {
+        commit_log_segment_bytes: 1 << 20,
+        ..config(&dir)
+    })
+    .unwrap();
+    fill(&store, 25).await;
+    let in_memory = store.get_messages("T", 0, 0, 32, &all);
+    assert_eq!(in_memory.messages.len(), 25);
+    assert!(!in_memory.suggest_pulling_from_slave);
+
+    // With no memory share, every record behind the end of the log counts as on disk: 8
+    // messages a pull, and the reader is told to go to a slave.
+    let mut on_disk = config(&dir);
+    on_disk.access_message_in_memory_max_ratio = 0;
+    store.apply_live_settings(&on_disk);
+    let read = store.get_messages("T", 0, 0, 32, &all);
+    assert_eq!(read.messages.len(), 8);
+    assert_eq!(read.next_begin_offset, 8);
+    assert!(read.suggest_pulling_from_slave);
+    assert_eq!(store.get_messages("T", 0, 0, 5, &all).messages.len(), 5);
+
+    // ... and at most 64 KiB (the first message always).
+    let body = vec![b'k'; 20 * 1024];
+    for _ in 0..5 {
+        store.put(&message("Big", 0, &body, "")).await.unwrap();
+    }
+    assert_eq!(store.get_messages("Big", 0, 0, 32, &all).messages.len(), 3);
+    store.apply_live_settings(&config(&dir));
+    assert_eq!(store.get_messages("Big", 0, 0, 32, &all).messages.len(), 5);
+}
+
+#[tokio::test]
 async fn queues_survive_reopen_and_rebuild_from_the_commitlog() {
     let dir = TempDir::new("store");
     {

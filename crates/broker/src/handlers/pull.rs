@@ -7,6 +7,7 @@ use crate::Broker;
 use ferrocket_common::names;
 use ferrocket_common::properties::{keys, Properties};
 use ferrocket_common::sql92::Selector;
+use ferrocket_protocol::body::SubscriptionGroupConfig;
 use ferrocket_protocol::body::{perm, MessageQueue, OffsetMovedEvent, SubscriptionData};
 use ferrocket_protocol::header::{
     pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
@@ -60,16 +61,19 @@ struct Answer {
 /// OFFSET_MOVED.
 fn answer(
     live: &crate::BrokerConfig,
-    group_broker_id: i64,
-    status: GetMessageStatus,
+    group: &SubscriptionGroupConfig,
+    result: &GetMessageResult,
     request_offset: i64,
 ) -> Answer {
+    let group_broker_id = group.broker_id;
     let mut answer = Answer {
-        code: response_code(status, request_offset),
-        suggest_which_broker_id: if live.slave_read_enable {
-            group_broker_id
-        } else {
-            MASTER_ID
+        code: response_code(result.status, request_offset),
+        // A consumer reading data that is no longer in memory is sent to the group's broker
+        // for slow consumers.
+        suggest_which_broker_id: match (live.slave_read_enable, result.suggest_pulling_from_slave) {
+            (false, _) => MASTER_ID,
+            (true, false) => group_broker_id,
+            (true, true) => group.which_broker_when_consume_slowly,
         },
     };
     if answer.code == ResponseCode::PULL_OFFSET_MOVED
@@ -344,12 +348,7 @@ pub async fn pull_message(
             &accept,
             &accept_record,
         );
-        let reply = answer(
-            &broker.config(),
-            group.broker_id,
-            result.status,
-            h.queue_offset,
-        );
+        let reply = answer(&broker.config(), &group, &result, h.queue_offset);
         (result, reply)
     };
     let (result, reply) = read();
@@ -409,34 +408,65 @@ mod tests {
         c
     }
 
+    /// Group read from broker 1 normally and from broker 2 when slow.
+    fn group() -> SubscriptionGroupConfig {
+        SubscriptionGroupConfig {
+            broker_id: 1,
+            which_broker_when_consume_slowly: 2,
+            ..SubscriptionGroupConfig::default()
+        }
+    }
+
+    fn read(status: GetMessageStatus, slow: bool) -> GetMessageResult {
+        GetMessageResult {
+            status,
+            next_begin_offset: 0,
+            min_offset: 0,
+            max_offset: 0,
+            messages: Vec::new(),
+            suggest_pulling_from_slave: slow,
+        }
+    }
+
     #[test]
     fn answers_follow_java_role_rules() {
-        let badly = GetMessageStatus::OffsetOverflowBadly;
-        let found = GetMessageStatus::Found;
+        let badly = read(GetMessageStatus::OffsetOverflowBadly, false);
+        let found = read(GetMessageStatus::Found, false);
+        let found_slow = read(GetMessageStatus::Found, true);
+        let g = group();
         let master = config(BrokerRole::AsyncMaster, false, false);
         assert_eq!(
-            answer(&master, 1, badly, 9),
+            answer(&master, &g, &badly, 9),
             Answer {
                 code: ResponseCode::PULL_OFFSET_MOVED,
                 suggest_which_broker_id: 0
             }
         );
-        // slaveReadEnable points clients at the group's broker.
+        assert_eq!(
+            answer(&master, &g, &found_slow, 0).suggest_which_broker_id,
+            0
+        );
+        // slaveReadEnable points clients at the group's broker, or at its broker for slow
+        // consumers when the data read is no longer in memory.
         let reading = config(BrokerRole::SyncMaster, true, false);
-        assert_eq!(answer(&reading, 1, found, 0).suggest_which_broker_id, 1);
+        assert_eq!(answer(&reading, &g, &found, 0).suggest_which_broker_id, 1);
+        assert_eq!(
+            answer(&reading, &g, &found_slow, 0).suggest_which_broker_id,
+            2
+        );
         // A slave: retry instead of a correction, at the group's broker.
         let slave = config(BrokerRole::Slave, false, false);
         assert_eq!(
-            answer(&slave, 1, badly, 9),
+            answer(&slave, &g, &badly, 9),
             Answer {
                 code: ResponseCode::PULL_RETRY_IMMEDIATELY,
                 suggest_which_broker_id: 1
             }
         );
-        assert_eq!(answer(&slave, 1, found, 0).code, ResponseCode::SUCCESS);
+        assert_eq!(answer(&slave, &g, &found, 0).code, ResponseCode::SUCCESS);
         let checking = config(BrokerRole::Slave, false, true);
         assert_eq!(
-            answer(&checking, 1, badly, 9).code,
+            answer(&checking, &g, &badly, 9).code,
             ResponseCode::PULL_OFFSET_MOVED
         );
     }
