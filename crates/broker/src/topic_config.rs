@@ -33,12 +33,13 @@ impl TopicConfigManager {
         let mut state: TopicConfigSerializeWrapper = config_file::load(&path).unwrap_or_default();
         let rw = perm::READ | perm::WRITE;
         let inherit = rw | perm::INHERIT;
+        let reply_topic = format!("{}_REPLY_TOPIC", config.cluster_name);
         let mut builtin = vec![
             topic(names::SELF_TEST_TOPIC, 1, rw),
             topic(names::BENCHMARK_TOPIC, 1024, rw),
             topic(names::OFFSET_MOVED_EVENT, 1, rw),
             topic(names::SCHEDULE_TOPIC, 18, rw),
-            topic(&format!("{}_REPLY_TOPIC", config.cluster_name), 1, rw),
+            topic(&reply_topic, 1, rw),
             topic(
                 &config.cluster_name,
                 16,
@@ -58,15 +59,13 @@ impl TopicConfigManager {
                 },
             ),
         ];
-        if config.trace_topic_enable {
-            builtin.push(topic(&config.msg_trace_topic_name, 1, rw));
-        }
         let mut own_system_topics = vec![
             config.cluster_name.clone(),
             config.broker_name.clone(),
-            format!("{}_REPLY_TOPIC", config.cluster_name),
+            reply_topic.clone(),
         ];
         if config.trace_topic_enable {
+            builtin.push(topic(&config.msg_trace_topic_name, 1, rw));
             own_system_topics.push(config.msg_trace_topic_name.clone());
         }
         if config.auto_create_topic_enable {

@@ -751,6 +751,22 @@ async fn without_group_auto_creation_unknown_groups_are_refused() {
         Some("subscription group not exist, NoSuchGroup \nSee http://rocketmq.apache.org/docs/faq/ for further details.")
     );
 
+    // A consumer's fallback send to its retry topic names the group too.
+    let retry = RemotingCommand::request_with_header(
+        RequestCode::SEND_MESSAGE_V2,
+        &v2("%RETRY%NoSuchGroup", 0, ""),
+    )
+    .with_body(bytes::Bytes::from_static(b"again"));
+    let resp = cluster.call(&c, retry).await;
+    assert_eq!(
+        resp.response_code(),
+        ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST
+    );
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some("subscription group not exist, NoSuchGroup \nSee http://rocketmq.apache.org/docs/faq/ for further details.")
+    );
+
     // A group made by admin, and the broker's own system groups, are served.
     let made = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
         .with_body(json::to_vec(&SubscriptionGroupConfig {
