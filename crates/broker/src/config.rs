@@ -32,6 +32,8 @@ pub struct BrokerConfig {
     /// (1 queue) at start, and it becomes a system topic.
     pub trace_topic_enable: bool,
     pub msg_trace_topic_name: String,
+    /// `filterServerNums`: shown only; filter servers (gone from 4.x clients) never start.
+    pub filter_server_nums: i32,
     /// `defaultTopicQueueNums`: queues of TBW102 and the cap for auto-created topics.
     pub default_topic_queue_nums: i32,
     /// `brokerPermission`.
@@ -96,6 +98,7 @@ impl Default for BrokerConfig {
             auto_create_subscription_group: true,
             trace_topic_enable: false,
             msg_trace_topic_name: ferrocket_common::names::TRACE_TOPIC.into(),
+            filter_server_nums: 0,
             default_topic_queue_nums: 8,
             broker_permission: perm::READ | perm::WRITE,
             region_id: "DefaultRegion".into(),
@@ -153,6 +156,10 @@ impl BrokerConfig {
             "true" => Ok(true),
             "false" => Ok(false),
             _ => Err(invalid("expected true or false")),
+        };
+        let off_only = |feature: &str| match boolean()? {
+            false => Ok(true),
+            true => Err(invalid(&format!("{feature} is not supported by Ferrocket"))),
         };
         let millis = || {
             value
@@ -297,26 +304,14 @@ impl BrokerConfig {
                 self.msg_trace_topic_name = value.to_owned();
                 true
             }
-            // Filter servers (gone from 4.x clients) are never started; the count is shown.
             "filterServerNums" => {
-                value
-                    .parse::<i32>()
-                    .map_err(|_| invalid("expected a number"))?;
+                self.filter_server_nums =
+                    value.parse().map_err(|_| invalid("expected a number"))?;
                 true
             }
-            "useTLS" => {
-                if boolean()? {
-                    return Err(invalid("TLS is not supported by Ferrocket"));
-                }
-                true
-            }
-            // Ferrocket has no access control: a broker asked for it must not start open.
-            "aclEnable" => {
-                if boolean()? {
-                    return Err(invalid("ACL is not supported by Ferrocket"));
-                }
-                true
-            }
+            // Features not built: a broker asked for them must not start without them.
+            "useTLS" => off_only("TLS")?,
+            "aclEnable" => off_only("ACL")?,
             _ => self
                 .store
                 .set(key, value)
@@ -395,13 +390,7 @@ impl BrokerConfig {
             self.short_polling_time.as_millis().to_string(),
         );
         put("msgTraceTopicName", self.msg_trace_topic_name.clone());
-        put(
-            "filterServerNums",
-            self.properties
-                .get("filterServerNums")
-                .cloned()
-                .unwrap_or_else(|| "0".into()),
-        );
+        put("filterServerNums", self.filter_server_nums.to_string());
         put("useTLS", "false".into());
         put("aclEnable", "false".into());
         put("regionId", self.region_id.clone());
