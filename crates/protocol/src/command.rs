@@ -193,6 +193,10 @@ pub struct RemotingCommand {
     /// `None` and an empty map differ in JSON (`"extFields":{}` vs no key).
     pub ext_fields: Option<ExtFields>,
     pub body: Option<Bytes>,
+    /// More body, sent after `body` piece by piece: a pull answer's records straight from the
+    /// mapped CommitLog, which a transport writes without copying them. Only commands built
+    /// to be sent have parts; a decoded command's body is all in `body`.
+    pub body_parts: Vec<Bytes>,
     /// How this command's header is (or will be) serialised.
     pub serialize_type: SerializeType,
 }
@@ -208,6 +212,7 @@ impl Default for RemotingCommand {
             remark: None,
             ext_fields: None,
             body: None,
+            body_parts: Vec::new(),
             serialize_type: SerializeType::Json,
         }
     }
@@ -266,6 +271,23 @@ impl RemotingCommand {
     pub fn with_body(mut self, body: impl Into<Bytes>) -> Self {
         self.body = Some(body.into());
         self
+    }
+
+    /// A body sent as these pieces, back to back (see [`body_parts`](Self::body_parts)).
+    pub fn with_body_parts(mut self, parts: Vec<Bytes>) -> Self {
+        self.body_parts = parts;
+        self
+    }
+
+    /// The body's length on the wire: `body` and its parts.
+    pub fn body_len(&self) -> usize {
+        self.body.as_ref().map_or(0, Bytes::len)
+            + self.body_parts.iter().map(Bytes::len).sum::<usize>()
+    }
+
+    /// The pieces of the body in wire order.
+    pub fn body_pieces(&self) -> impl Iterator<Item = &Bytes> {
+        self.body.iter().chain(&self.body_parts)
     }
 
     pub fn with_remark(mut self, remark: impl Into<String>) -> Self {

@@ -25,7 +25,7 @@ pub fn encode_prefix(cmd: &RemotingCommand, out: &mut Vec<u8>) -> Result<(), Pro
         SerializeType::RocketMq => binary::encode(cmd, out),
     }
     let header_len = out.len() - start - 8;
-    let body_len = cmd.body.as_ref().map_or(0, Bytes::len);
+    let body_len = cmd.body_len();
     let total = 4 + header_len + body_len;
     if header_len > HEADER_LEN_MAX || total + 4 > MAX_FRAME_LEN {
         out.truncate(start);
@@ -39,10 +39,10 @@ pub fn encode_prefix(cmd: &RemotingCommand, out: &mut Vec<u8>) -> Result<(), Pro
 
 /// The whole frame of `cmd`.
 pub fn encode(cmd: &RemotingCommand) -> Result<Vec<u8>, ProtocolError> {
-    let mut out = Vec::with_capacity(256 + cmd.body.as_ref().map_or(0, Bytes::len));
+    let mut out = Vec::with_capacity(256 + cmd.body_len());
     encode_prefix(cmd, &mut out)?;
-    if let Some(body) = &cmd.body {
-        out.extend_from_slice(body);
+    for piece in cmd.body_pieces() {
+        out.extend_from_slice(piece);
     }
     Ok(out)
 }
@@ -111,6 +111,24 @@ mod tests {
         let frame = split(&mut buf).unwrap().unwrap();
         assert!(buf.is_empty());
         assert_eq!(decode(frame).unwrap(), cmd);
+    }
+
+    /// Body parts travel after the body as if they were part of it: same length field, same
+    /// bytes, and the peer decodes one body.
+    #[test]
+    fn body_parts_follow_the_body_on_the_wire() {
+        let mut cmd = RemotingCommand::request(RequestCode::PULL_MESSAGE);
+        cmd.ext_mut().push("k", "v");
+        let whole = cmd.clone().with_body(&b"headpart-1part-2"[..]);
+        let parts = cmd.with_body(&b"head"[..]).with_body_parts(vec![
+            Bytes::from_static(b"part-1"),
+            Bytes::from_static(b"part-2"),
+        ]);
+        assert_eq!(parts.body_len(), 16);
+        assert_eq!(encode(&parts).unwrap(), encode(&whole).unwrap());
+        let mut buf = BytesMut::from(&encode(&parts).unwrap()[..]);
+        let decoded = decode(split(&mut buf).unwrap().unwrap()).unwrap();
+        assert_eq!(decoded, whole);
     }
 
     #[test]

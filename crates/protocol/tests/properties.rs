@@ -181,6 +181,7 @@ proptest! {
             remark,
             ext_fields,
             body: body.map(Bytes::from),
+            body_parts: Vec::new(),
             serialize_type,
         };
         let bytes = frame::encode(&cmd).unwrap();

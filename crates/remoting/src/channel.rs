@@ -3,9 +3,10 @@
 //! A reader task splits frames and either completes a pending invocation (responses) or
 //! hands the request to the [`Router`] on a task of its own, so a slow processor (a held
 //! long-poll pull) never blocks the connection. A writer task owns the socket's write half and
-//! coalesces whatever is queued into one write. Either task closing the channel fails every
+//! coalesces whatever is queued into one vectored write (`batch`). Either task closing the channel fails every
 //! pending invocation.
 
+use crate::batch::Batch;
 use crate::{RemotingError, Router};
 use bytes::BytesMut;
 use ferrocket_protocol::{frame, RemotingCommand};
@@ -219,7 +220,7 @@ async fn write_loop(
     mut rx: mpsc::Receiver<RemotingCommand>,
 ) {
     let mut closed = channel.inner.closed.subscribe();
-    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut batch = Batch::with_capacity(64 * 1024);
     loop {
         let first = tokio::select! {
             cmd = rx.recv() => cmd,
@@ -234,20 +235,17 @@ async fn write_loop(
         }
         let mut next = Some(first);
         while let Some(cmd) = next.take() {
-            if let Err(e) = frame::encode_prefix(&cmd, &mut buf) {
+            if let Err(e) = batch.push(&cmd) {
                 tracing::warn!(peer = %channel.inner.peer, code = cmd.code, "dropping unencodable command: {e}");
-            } else if let Some(body) = &cmd.body {
-                buf.extend_from_slice(body);
             }
-            if buf.len() < WRITE_BATCH_BYTES {
+            if batch.len() < WRITE_BATCH_BYTES {
                 next = rx.try_recv().ok();
             }
         }
-        if let Err(e) = socket.write_all(&buf).await {
+        if let Err(e) = batch.write_to(&mut socket).await {
             tracing::debug!(peer = %channel.inner.peer, "write failed: {e}");
             break;
         }
-        buf.clear();
     }
     channel.close();
     let _ = socket.shutdown().await;

@@ -6,6 +6,7 @@
 //! registered in a [`Router`]; the [`client`] keeps one channel per address and matches
 //! responses to requests by opaque. Codecs live in `ferrocket-protocol`.
 
+mod batch;
 mod channel;
 pub mod client;
 mod error;

@@ -238,6 +238,42 @@ impl SegmentSlice {
     pub fn into_bytes(self) -> Bytes {
         Bytes::from_owner(self)
     }
+
+    /// Records (in log order, as a read returns them) as a few zero-copy `Bytes`: one shared
+    /// owner per segment, covering that segment's records, sliced into runs of adjacent
+    /// records — so a pull of 32 records costs one allocation, not 32.
+    pub fn share_all(records: Vec<SegmentSlice>) -> Vec<Bytes> {
+        let mut out = Vec::with_capacity(records.len());
+        let mut rest = &records[..];
+        while let Some(first) = rest.first() {
+            let same = rest
+                .iter()
+                .take_while(|r| Arc::ptr_eq(&r.segment, &first.segment))
+                .count();
+            let (group, after) = rest.split_at(same);
+            rest = after;
+            let lo = group.iter().map(|r| r.pos).min().unwrap_or(first.pos);
+            let hi = group.iter().map(|r| r.pos + r.len).max().unwrap_or(lo);
+            // Every byte of lo..hi is published: it lies between records that are.
+            let owner = Bytes::from_owner(SegmentSlice {
+                segment: first.segment.clone(),
+                pos: lo,
+                len: hi - lo,
+            });
+            let mut i = 0;
+            while i < group.len() {
+                let start = group[i].pos;
+                let mut end = start + group[i].len;
+                i += 1;
+                while i < group.len() && group[i].pos == end {
+                    end += group[i].len;
+                    i += 1;
+                }
+                out.push(owner.slice(start - lo..end - lo));
+            }
+        }
+        out
+    }
 }
 
 struct Writer {

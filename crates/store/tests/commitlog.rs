@@ -96,6 +96,32 @@ fn segments_roll_with_a_blank_marker_and_java_names() {
     assert_eq!(results.last().unwrap().queue_offset, 39);
 }
 
+/// A pull's records, shared without a copy: the pieces hold exactly the records' bytes in
+/// order, adjacent records make one piece, and a segment boundary or a gap splits them.
+#[test]
+fn shared_records_are_the_records_bytes_in_runs() {
+    let dir = TempDir::new("store");
+    let (log, _) = CommitLog::open(config(&dir, 4096, FlushDiskType::AsyncFlush)).unwrap();
+    let results: Vec<_> = (0..20u8)
+        .map(|i| {
+            log.append(&message("T", i32::from(i % 2), &[i; 300], ""))
+                .unwrap()
+        })
+        .collect();
+    let size = u64::from(results[0].size);
+    let per_segment = ((4096 - 8) / size) as usize;
+    let record = |i: usize| log.record_at(results[i].physical_offset).unwrap();
+    // 0..=3 adjacent, 5 after a gap, then the last record of segment 1 and the first of 2.
+    let picked = [0, 1, 2, 3, 5, per_segment - 1, per_segment, per_segment + 1];
+    let expected: Vec<u8> = picked.iter().flat_map(|&i| record(i).to_vec()).collect();
+    let shared =
+        ferrocket_store::SegmentSlice::share_all(picked.iter().map(|&i| record(i)).collect());
+    let lens: Vec<u64> = shared.iter().map(|b| b.len() as u64).collect();
+    assert_eq!(lens, [4 * size, size, size, 2 * size]);
+    assert_eq!(shared.concat(), expected);
+    assert!(ferrocket_store::SegmentSlice::share_all(Vec::new()).is_empty());
+}
+
 #[test]
 fn prepared_and_rolled_back_records_get_no_queue_offset() {
     let dir = TempDir::new("store");

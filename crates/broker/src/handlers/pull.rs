@@ -15,7 +15,7 @@ use ferrocket_protocol::header::{
 use ferrocket_protocol::json;
 use ferrocket_protocol::{RemotingCommand, ResponseCode};
 use ferrocket_remoting::{Channel, HandlerResult};
-use ferrocket_store::{GetMessageResult, GetMessageStatus, PutMessage};
+use ferrocket_store::{GetMessageResult, GetMessageStatus, PutMessage, SegmentSlice};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -122,12 +122,8 @@ fn build_response(result: GetMessageResult, answer: Answer) -> RemotingCommand {
     )
     .with_remark(result.status.name());
     if code == ResponseCode::SUCCESS {
-        let len = result.messages.iter().map(|m| m.len()).sum();
-        let mut body = Vec::with_capacity(len);
-        for m in &result.messages {
-            body.extend_from_slice(m);
-        }
-        resp.body = Some(body.into());
+        // The records go out as they lie in the mapped CommitLog, uncopied.
+        resp = resp.with_body_parts(SegmentSlice::share_all(result.messages));
     }
     resp
 }

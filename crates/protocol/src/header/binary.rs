@@ -130,6 +130,7 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
         remark,
         ext_fields,
         body: None,
+        body_parts: Vec::new(),
         serialize_type: crate::SerializeType::RocketMq,
     })
 }
