@@ -78,12 +78,14 @@ function createTopic() {
     : `interop ali-ons FAILED: broadcast got ${JSON.stringify(seen)}`);
   for (const c of broadcast) await c.close();
 
-  // Clustering: the second consumer's heartbeat makes the broker notify the first, both
-  // rebalance, and the queues are split between them.
+  // Clustering: both consumers register, rebalance, and the queues are split between them.
+  // ali-ons ignores NOTIFY_CONSUMER_IDS_CHANGED and rebalances on a timer only (10 s by
+  // default): a consumer whose first rebalance ran before the other's heartbeat arrived keeps
+  // every queue until its next one. A 1 s timer makes the 3 s wait below cover two rounds.
   const shares = [ [], [] ];
   const sharing = shares.map((list, i) => {
     const c = new Consumer({ ...common, consumerGroup: 'InteropShared', instanceName: `shared${i}`,
-      consumeFromWhere: 'CONSUME_FROM_LAST_OFFSET' });
+      consumeFromWhere: 'CONSUME_FROM_LAST_OFFSET', rebalanceInterval: 1000 });
     c.on('error', () => {});
     // TagC only: a new group starts a young queue at offset 0 even from its last offset (as
     // Java's broker answers QUERY_CONSUMER_OFFSET), so it would also get the earlier messages.
