@@ -335,6 +335,7 @@ impl RemotingCommand {
         H::read_from(self.ext_fields.as_ref().unwrap_or(&EMPTY))
     }
 
+    /// `body`, or nothing: what a decoded command carries (parts are only for sending).
     pub fn body_bytes(&self) -> &[u8] {
         self.body.as_deref().unwrap_or(&[])
     }

@@ -3,8 +3,8 @@
 //! A reader task splits frames and either completes a pending invocation (responses) or
 //! hands the request to the [`Router`] on a task of its own, so a slow processor (a held
 //! long-poll pull) never blocks the connection. A writer task owns the socket's write half and
-//! coalesces whatever is queued into one vectored write (`batch`). Either task closing the channel fails every
-//! pending invocation.
+//! coalesces whatever is queued into one vectored write (`batch`). Either task closing the
+//! channel fails every pending invocation.
 
 use crate::batch::Batch;
 use crate::{RemotingError, Router};
