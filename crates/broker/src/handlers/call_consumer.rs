@@ -6,7 +6,6 @@
 
 use super::admin::error;
 use crate::Broker;
-use ferrocket_common::message_id::OffsetMessageId;
 use ferrocket_protocol::body::GetConsumerStatusBody;
 use ferrocket_protocol::header::{
     ConsumeMessageDirectlyResultRequestHeader, GetConsumerRunningInfoRequestHeader,
@@ -57,12 +56,7 @@ pub async fn consume_directly(
     request
         .ext_mut()
         .insert("brokerName", &broker.boot_config.broker_name);
-    let record = h
-        .msg_id
-        .as_deref()
-        .and_then(|id| OffsetMessageId::decode(id).ok())
-        .and_then(|id| u64::try_from(id.commit_log_offset).ok())
-        .and_then(|offset| broker.store.commit_log().record_at(offset));
+    let record = super::record_by_offset_id(&broker, h.msg_id.as_deref());
     if let Some(record) = record {
         request.body = Some(record.into_bytes());
     }

@@ -9,7 +9,6 @@
 use crate::handlers::admin::error;
 use crate::transaction;
 use crate::Broker;
-use ferrocket_common::message_id::OffsetMessageId;
 use ferrocket_common::properties::JavaMap;
 use ferrocket_common::properties::{self, keys};
 use ferrocket_common::record::RecordView;
@@ -167,12 +166,7 @@ pub async fn resume_check_half_message(
     request: RemotingCommand,
 ) -> HandlerResult {
     let h: ResumeCheckHalfMessageRequestHeader = request.decode_header()?;
-    let record = h
-        .msg_id
-        .as_deref()
-        .and_then(|id| OffsetMessageId::decode(id).ok())
-        .and_then(|id| u64::try_from(id.commit_log_offset).ok())
-        .and_then(|offset| broker.store.commit_log().record_at(offset));
+    let record = super::record_by_offset_id(&broker, h.msg_id.as_deref());
     let Some(record) = record
         .as_deref()
         .and_then(|b| RecordView::decode(b, false).ok())
