@@ -218,7 +218,9 @@ impl ConsumerFilters {
         Some((data.record.client_version, data.selector.clone()))
     }
 
-    pub fn get(&self, topic: &str, group: &str) -> Option<FilterData> {
+    /// A copy of a group's whole filter record; pulls use [`selector_of`](Self::selector_of).
+    #[cfg(test)]
+    fn get(&self, topic: &str, group: &str) -> Option<FilterData> {
         self.table
             .lock()
             .expect("filters lock")
