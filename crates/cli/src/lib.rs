@@ -1,9 +1,10 @@
 //! Shared plumbing of the Ferrocket commands: argument reading, properties files, logging,
 //! signals.
 //! Each binary in `src/bin/` is a thin main over a server or client crate; `bench` holds
-//! what `mqbench` measures with.
+//! what `mqbench` measures with, `mqadmin` the admin tool's commands.
 
 pub mod bench;
+pub mod mqadmin;
 
 /// Logs to stderr at INFO.
 pub fn init_logging() {

@@ -9,13 +9,17 @@ use ferrocket_common::message_id::OffsetMessageId;
 use ferrocket_common::names::RETRY_GROUP_TOPIC_PREFIX;
 use ferrocket_common::MessageRecord;
 use ferrocket_protocol::body::{
-    ClusterInfo, ConsumeStats, ConsumerConnection, MessageQueue, ResetOffsetBody,
-    SubscriptionGroupConfig, TopicConfig, TopicList, TopicRouteData, TopicStatsTable,
+    ClusterInfo, ConsumeStats, ConsumerConnection, GroupList, KVTable, MessageQueue, OffsetWrapper,
+    ResetOffsetBody, SubscriptionGroupConfig, TopicConfig, TopicList, TopicRouteData,
+    TopicStatsTable,
 };
 use ferrocket_protocol::header::{
     ConsumerGroupRequestHeader, CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader,
-    DeleteTopicFromNamesrvRequestHeader, GetConsumeStatsRequestHeader, QueryMessageRequestHeader,
-    ResetOffsetRequestHeader, TopicRequestHeader, ViewMessageRequestHeader, UNIQUE_KEY_QUERY,
+    DeleteTopicFromNamesrvRequestHeader, GetConsumeStatsRequestHeader, GetKVConfigRequestHeader,
+    GetKVConfigResponseHeader, GetMaxOffsetRequestHeader, OffsetResponseHeader,
+    PutKVConfigRequestHeader, QueryMessageRequestHeader, ResetOffsetRequestHeader,
+    SearchOffsetRequestHeader, TopicRequestHeader, UpdateConsumerOffsetRequestHeader,
+    ViewMessageRequestHeader, UNIQUE_KEY_QUERY,
 };
 use ferrocket_protocol::json::{self, FromJson};
 use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
@@ -205,29 +209,70 @@ impl Admin {
         cluster: &str,
         config: &SubscriptionGroupConfig,
     ) -> Result<()> {
-        ferrocket_common::GroupName::new(config.group_name.as_str())
-            .map_err(|e| ClientError::Invalid(e.to_string()))?;
         for addr in self.cluster_masters(cluster).await? {
-            let req = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
-                .with_body(json::to_vec(config));
-            self.instance.invoke_ok(&addr, req).await?;
+            self.create_subscription_group_at(&addr, config).await?;
         }
         Ok(())
     }
 
-    /// DELETE_SUBSCRIPTIONGROUP on every master of `cluster`.
+    /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP at one broker.
+    pub async fn create_subscription_group_at(
+        &self,
+        broker_addr: &str,
+        config: &SubscriptionGroupConfig,
+    ) -> Result<()> {
+        ferrocket_common::GroupName::new(config.group_name.as_str())
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        let req = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+            .with_body(json::to_vec(config));
+        self.instance.invoke_ok(broker_addr, req).await.map(|_| ())
+    }
+
+    /// DELETE_SUBSCRIPTIONGROUP on every master of `cluster` (offsets kept).
     pub async fn delete_subscription_group(&self, cluster: &str, group: &str) -> Result<()> {
         for addr in self.cluster_masters(cluster).await? {
-            let req = RemotingCommand::request_with_header(
-                RequestCode::DELETE_SUBSCRIPTIONGROUP,
-                &DeleteSubscriptionGroupRequestHeader {
-                    group_name: group.to_owned(),
-                    remove_offset: Some(false),
-                },
-            );
-            self.instance.invoke_ok(&addr, req).await?;
+            self.delete_subscription_group_at(&addr, group, false)
+                .await?;
         }
         Ok(())
+    }
+
+    /// DELETE_SUBSCRIPTIONGROUP at one broker; `remove_offset` also drops the group's
+    /// committed offsets there.
+    pub async fn delete_subscription_group_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        remove_offset: bool,
+    ) -> Result<()> {
+        let req = RemotingCommand::request_with_header(
+            RequestCode::DELETE_SUBSCRIPTIONGROUP,
+            &DeleteSubscriptionGroupRequestHeader {
+                group_name: group.to_owned(),
+                remove_offset: Some(remove_offset),
+            },
+        );
+        self.instance.invoke_ok(broker_addr, req).await.map(|_| ())
+    }
+
+    /// QUERY_TOPIC_CONSUME_BY_WHO at every master of `topic`: the groups that consume it,
+    /// sorted.
+    pub async fn topic_consumers(&self, topic: &str) -> Result<Vec<String>> {
+        let route = self.topic_route(topic).await?;
+        let mut groups = Vec::new();
+        for (_, addr) in Self::masters_of(&route) {
+            let req = RemotingCommand::request_with_header(
+                RequestCode::QUERY_TOPIC_CONSUME_BY_WHO,
+                &TopicRequestHeader {
+                    topic: topic.to_owned(),
+                },
+            );
+            let list: GroupList = self.broker_body(&addr, req).await?;
+            groups.extend(list.group_list);
+        }
+        groups.sort();
+        groups.dedup();
+        Ok(groups)
     }
 
     /// The brokers holding a group's state: those of its retry topic.
@@ -243,18 +288,27 @@ impl Admin {
         let brokers = self.group_brokers(group).await?;
         let mut last = None;
         for (_, addr) in brokers {
-            let req = RemotingCommand::request_with_header(
-                RequestCode::GET_CONSUMER_CONNECTION_LIST,
-                &ConsumerGroupRequestHeader {
-                    consumer_group: group.to_owned(),
-                },
-            );
-            match self.broker_body::<ConsumerConnection>(&addr, req).await {
+            match self.consumer_connections_at(&addr, group).await {
                 Ok(c) => return Ok(c),
                 Err(e) => last = Some(e),
             }
         }
         Err(last.unwrap_or_else(|| ClientError::Invalid(format!("group {group} has no broker"))))
+    }
+
+    /// GET_CONSUMER_CONNECTION_LIST at one broker.
+    pub async fn consumer_connections_at(
+        &self,
+        broker_addr: &str,
+        group: &str,
+    ) -> Result<ConsumerConnection> {
+        let req = RemotingCommand::request_with_header(
+            RequestCode::GET_CONSUMER_CONNECTION_LIST,
+            &ConsumerGroupRequestHeader {
+                consumer_group: group.to_owned(),
+            },
+        );
+        self.broker_body(broker_addr, req).await
     }
 
     /// GET_CONSUME_STATS from every broker of `topic` (or of the group when `None`), merged:
@@ -306,6 +360,170 @@ impl Admin {
             table.extend(body.offset_table);
         }
         Ok(table)
+    }
+
+    /// Java's `resetOffsetByTimestampOld`, for a group with no consumer online (the broker
+    /// then refuses INVOKE_BROKER_TO_RESET_OFFSET with CONSUMER_NOT_ONLINE): per queue of
+    /// `topic`, the offset stored at `timestamp_ms` (−1: the end) is committed for the group
+    /// directly, unless it lies ahead of the committed one and `force` is off. A queue the
+    /// group never committed counts its minimum offset as the consumer offset.
+    pub async fn reset_offset_by_time_offline(
+        &self,
+        group: &str,
+        topic: &str,
+        timestamp_ms: i64,
+        force: bool,
+    ) -> Result<Vec<RollbackStats>> {
+        let route = self.topic_route(topic).await?;
+        let mut rollbacks = Vec::new();
+        for (broker, addr) in Self::masters_of(&route) {
+            let req = RemotingCommand::request_with_header(
+                RequestCode::GET_CONSUME_STATS,
+                &GetConsumeStatsRequestHeader {
+                    consumer_group: group.to_owned(),
+                    topic: None,
+                },
+            );
+            let stats: ConsumeStats = self.broker_body(&addr, req).await?;
+            let mut queues: Vec<(MessageQueue, OffsetWrapper)> = stats
+                .offset_table
+                .into_iter()
+                .filter(|(q, _)| q.topic == topic)
+                .collect();
+            if queues.is_empty() {
+                let req = RemotingCommand::request_with_header(
+                    RequestCode::GET_TOPIC_STATS_INFO,
+                    &TopicRequestHeader {
+                        topic: topic.to_owned(),
+                    },
+                );
+                let topic_stats: TopicStatsTable = self.broker_body(&addr, req).await?;
+                let read_queues = route
+                    .queue_datas
+                    .iter()
+                    .find(|q| q.broker_name == broker)
+                    .map_or(0, |q| q.read_queue_nums);
+                for queue_id in 0..read_queues {
+                    let q = MessageQueue::new(topic, broker.as_str(), queue_id);
+                    let offsets = topic_stats
+                        .offset_table
+                        .get(&q)
+                        .cloned()
+                        .unwrap_or_default();
+                    let wrapper = OffsetWrapper {
+                        broker_offset: offsets.max_offset,
+                        consumer_offset: offsets.min_offset,
+                        last_timestamp: 0,
+                    };
+                    queues.push((q, wrapper));
+                }
+            }
+            for (q, wrapper) in queues {
+                let (code, timestamp) = if timestamp_ms == -1 {
+                    (RequestCode::GET_MAX_OFFSET, None)
+                } else {
+                    (RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, Some(timestamp_ms))
+                };
+                let req = match timestamp {
+                    None => RemotingCommand::request_with_header(
+                        code,
+                        &GetMaxOffsetRequestHeader {
+                            topic: topic.to_owned(),
+                            queue_id: q.queue_id,
+                            bname: None,
+                        },
+                    ),
+                    Some(timestamp) => RemotingCommand::request_with_header(
+                        code,
+                        &SearchOffsetRequestHeader {
+                            topic: topic.to_owned(),
+                            queue_id: q.queue_id,
+                            timestamp,
+                            bname: None,
+                        },
+                    ),
+                };
+                let response = self.instance.invoke_ok(&addr, req).await?;
+                let found: OffsetResponseHeader = response
+                    .decode_header()
+                    .map_err(|e| ClientError::malformed(&addr, e))?;
+                let mut rollback = RollbackStats {
+                    broker_name: q.broker_name.clone(),
+                    queue_id: q.queue_id,
+                    broker_offset: wrapper.broker_offset,
+                    consumer_offset: wrapper.consumer_offset,
+                    timestamp_offset: found.offset,
+                    rollback_offset: wrapper.consumer_offset,
+                };
+                if force || found.offset <= wrapper.consumer_offset {
+                    rollback.rollback_offset = found.offset;
+                    let req = RemotingCommand::request_with_header(
+                        RequestCode::UPDATE_CONSUMER_OFFSET,
+                        &UpdateConsumerOffsetRequestHeader {
+                            consumer_group: group.to_owned(),
+                            topic: topic.to_owned(),
+                            queue_id: q.queue_id,
+                            commit_offset: found.offset,
+                            bname: Some(q.broker_name.clone()),
+                        },
+                    );
+                    self.instance.invoke_ok(&addr, req).await?;
+                }
+                rollbacks.push(rollback);
+            }
+        }
+        Ok(rollbacks)
+    }
+
+    // ---- brokers and name-server configuration -------------------------------------------
+
+    /// GET_BROKER_RUNTIME_INFO: the broker's statistics and versions, as `mqadmin
+    /// brokerStatus` prints them.
+    pub async fn broker_runtime_info(&self, broker_addr: &str) -> Result<KVTable> {
+        self.broker_body(
+            broker_addr,
+            RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO),
+        )
+        .await
+    }
+
+    /// GET_KV_CONFIG at the name server; `None` when the key is not set.
+    pub async fn kv_config(&self, namespace: &str, key: &str) -> Result<Option<String>> {
+        let req = RemotingCommand::request_with_header(
+            RequestCode::GET_KV_CONFIG,
+            &GetKVConfigRequestHeader {
+                namespace: namespace.to_owned(),
+                key: key.to_owned(),
+            },
+        );
+        let response = self.instance.invoke_namesrv(req).await?;
+        match response.response_code() {
+            ResponseCode::SUCCESS => {
+                let h: GetKVConfigResponseHeader = response
+                    .decode_header()
+                    .map_err(|e| ClientError::malformed("name server", e))?;
+                Ok(h.value)
+            }
+            ResponseCode::QUERY_NOT_FOUND => Ok(None),
+            _ => Err(ClientError::server("name server", &response)),
+        }
+    }
+
+    /// PUT_KV_CONFIG at the name server (`ORDER_TOPIC_CONFIG` holds ordered topics' queues).
+    pub async fn put_kv_config(&self, namespace: &str, key: &str, value: &str) -> Result<()> {
+        let req = RemotingCommand::request_with_header(
+            RequestCode::PUT_KV_CONFIG,
+            &PutKVConfigRequestHeader {
+                namespace: namespace.to_owned(),
+                key: key.to_owned(),
+                value: value.to_owned(),
+            },
+        );
+        let response = self.instance.invoke_namesrv(req).await?;
+        if response.response_code() != ResponseCode::SUCCESS {
+            return Err(ClientError::server("name server", &response));
+        }
+        Ok(())
     }
 
     // ---- messages ------------------------------------------------------------------------
@@ -365,8 +583,28 @@ impl Admin {
         topic: &str,
         id: &str,
     ) -> Result<Option<MessageExt>> {
-        let found = self.query(topic, id, 32, 0, i64::MAX, true).await?;
-        Ok(found.into_iter().find(|m| m.msg_id == id))
+        Ok(self
+            .query_messages_by_unique_key(topic, id)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Every stored copy of the message with this `UNIQ_KEY` (a send retried after a lost
+    /// answer is stored twice), at most 32, oldest first.
+    pub async fn query_messages_by_unique_key(
+        &self,
+        topic: &str,
+        id: &str,
+    ) -> Result<Vec<MessageExt>> {
+        let mut found: Vec<MessageExt> = self
+            .query(topic, id, 32, 0, i64::MAX, true)
+            .await?
+            .into_iter()
+            .filter(|m| m.msg_id == id)
+            .collect();
+        found.sort_by_key(|m| (m.store_timestamp, m.commit_log_offset));
+        Ok(found)
     }
 
     async fn query(
@@ -418,4 +656,18 @@ impl Admin {
         }
         Ok(out)
     }
+}
+
+/// One queue of an offline offset reset (Java's `RollbackStats`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackStats {
+    pub broker_name: String,
+    pub queue_id: i32,
+    pub broker_offset: i64,
+    pub consumer_offset: i64,
+    /// The offset stored at the asked time.
+    pub timestamp_offset: i64,
+    /// The offset committed (the consumer offset when the reset was not forced and would
+    /// have moved forward).
+    pub rollback_offset: i64,
 }
