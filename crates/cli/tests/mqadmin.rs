@@ -219,6 +219,22 @@ fn admin_commands_against_real_servers() {
     );
     let status = admin(ns, &["brokerStatus", "-b", broker]);
     assert_eq!(line_value(&status, "brokerVersionDesc"), ": V4_9_8");
+    let out = admin(
+        ns,
+        &[
+            "updateBrokerConfig",
+            "-c",
+            "DefaultCluster",
+            "-k",
+            "maxMessageSize",
+            "-v",
+            "1048576",
+        ],
+    );
+    assert_eq!(out, format!("update broker config success, {broker}\n"));
+    let config = admin(ns, &["getBrokerConfig", "-b", broker]);
+    assert!(config.starts_with(&format!("============{broker}============\n")));
+    assert_eq!(line_value(&config, "maxMessageSize"), "=  1048576");
 
     // Clean up, and what is gone is gone.
     let out = admin(

@@ -487,6 +487,31 @@ impl Admin {
         .await
     }
 
+    /// GET_BROKER_CONFIG: the broker's configuration, as the properties it answers with.
+    pub async fn broker_config(&self, broker_addr: &str) -> Result<Vec<(String, String)>> {
+        let response = self
+            .instance
+            .invoke_ok(
+                broker_addr,
+                RemotingCommand::request(RequestCode::GET_BROKER_CONFIG),
+            )
+            .await?;
+        let text = String::from_utf8_lossy(response.body_bytes());
+        Ok(ferrocket_common::config_text::parse(&text))
+    }
+
+    /// UPDATE_BROKER_CONFIG with one `key=value` (the broker applies and persists it).
+    pub async fn update_broker_config(
+        &self,
+        broker_addr: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
+        let req = RemotingCommand::request(RequestCode::UPDATE_BROKER_CONFIG)
+            .with_body(format!("{key}={value}\n").into_bytes());
+        self.instance.invoke_ok(broker_addr, req).await.map(|_| ())
+    }
+
     /// GET_KV_CONFIG at the name server; `None` when the key is not set.
     pub async fn kv_config(&self, namespace: &str, key: &str) -> Result<Option<String>> {
         let req = RemotingCommand::request_with_header(

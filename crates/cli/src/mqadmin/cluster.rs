@@ -1,4 +1,5 @@
-//! Cluster and broker commands: clusterList, brokerStatus.
+//! Cluster and broker commands: clusterList, brokerStatus, getBrokerConfig,
+//! updateBrokerConfig.
 
 use super::options::{Opt, Parsed};
 use super::{Command, CommandResult};
@@ -94,6 +95,87 @@ pub async fn cluster_list(admin: &Admin, out: &mut String) -> CommandResult {
                 );
             }
         }
+    }
+    Ok(())
+}
+
+pub const GET_BROKER_CONFIG: Command = Command {
+    name: "getBrokerConfig",
+    desc: "Get broker config by cluster or special broker!",
+    options: &[
+        Opt::arg('b', "brokerAddr", "get which broker"),
+        Opt::arg('c', "clusterName", "get which cluster"),
+    ],
+    one_of: &[&['b', 'c']],
+};
+
+pub async fn get_broker_config(admin: &Admin, p: &Parsed, out: &mut String) -> CommandResult {
+    if let Some(addr) = p.get('b') {
+        return print_config(
+            admin,
+            &format!("============{addr}============\n"),
+            addr,
+            out,
+        )
+        .await;
+    }
+    let info = admin.cluster_info().await?;
+    let mut names = info
+        .cluster_addr_table
+        .get(p.req('c'))
+        .cloned()
+        .unwrap_or_default();
+    names.sort();
+    for broker in names.iter().filter_map(|n| info.broker_addr_table.get(n)) {
+        let Some(master) = broker.master_addr() else {
+            continue;
+        };
+        print_config(
+            admin,
+            &format!("============Master: {master}============\n"),
+            master,
+            out,
+        )
+        .await?;
+        for (_, slave) in broker.broker_addrs.range(1..) {
+            let title = format!("============My Master: {master}=====Slave: {slave}============\n");
+            print_config(admin, &title, slave, out).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn print_config(admin: &Admin, title: &str, addr: &str, out: &mut String) -> CommandResult {
+    out.push_str(title);
+    for (key, value) in admin.broker_config(addr).await? {
+        let _ = writeln!(out, "{key:<50}=  {value}");
+    }
+    out.push('\n');
+    Ok(())
+}
+
+pub const UPDATE_BROKER_CONFIG: Command = Command {
+    name: "updateBrokerConfig",
+    desc: "Update broker's config",
+    options: &[
+        Opt::arg('b', "brokerAddr", "update which broker"),
+        Opt::arg('c', "clusterName", "update which cluster"),
+        Opt::required('k', "key", "config key"),
+        Opt::required('v', "value", "config value"),
+    ],
+    one_of: &[&['b', 'c']],
+};
+
+pub async fn update_broker_config(admin: &Admin, p: &Parsed, out: &mut String) -> CommandResult {
+    let addrs = match p.get('b') {
+        Some(addr) => vec![addr.to_owned()],
+        None => admin.cluster_masters(p.req('c')).await?,
+    };
+    for addr in addrs {
+        admin
+            .update_broker_config(&addr, p.req('k'), p.req('v'))
+            .await?;
+        let _ = writeln!(out, "update broker config success, {addr}");
     }
     Ok(())
 }
