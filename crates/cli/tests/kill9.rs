@@ -1,6 +1,8 @@
 //! `mqbroker` under SYNC_FLUSH is killed with SIGKILL while producers send; restarted, it
 //! serves every message it acknowledged. Bounded: 3 rounds of a few hundred milliseconds.
 
+mod support;
+
 use ferrocket_common::record::MessageRecord;
 use ferrocket_protocol::header::*;
 use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
@@ -12,17 +14,6 @@ use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(5);
 const QUEUES: i32 = 4;
-
-fn free_port() -> u16 {
-    // Above 1024 + 2 so that the VIP port (port - 2) is a user port too.
-    loop {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        if port > 2000 {
-            return port;
-        }
-    }
-}
 
 fn start_broker(conf: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_mqbroker"))
@@ -103,7 +94,7 @@ async fn sync_flush_acknowledged_messages_survive_kill_9() {
     let dir = std::env::temp_dir().join(format!("ferrocket-kill9-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let port = free_port();
+    let port = support::free_port();
     let addr = format!("127.0.0.1:{port}");
     let conf = dir.join("broker.conf");
     std::fs::write(

@@ -1,7 +1,7 @@
 //! The admin API (`DefaultMQAdminExt`): topics, subscription groups, cluster and route
 //! information, consumer connections and lag, message lookup, offset reset.
 
-use crate::consumer::MAX_BODY;
+use crate::consumer::{broker_api, MAX_BODY};
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, ClientOptions};
 use crate::message::MessageExt;
@@ -16,10 +16,8 @@ use ferrocket_protocol::body::{
 use ferrocket_protocol::header::{
     ConsumerGroupRequestHeader, CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader,
     DeleteTopicFromNamesrvRequestHeader, GetConsumeStatsRequestHeader, GetKVConfigRequestHeader,
-    GetKVConfigResponseHeader, GetMaxOffsetRequestHeader, OffsetResponseHeader,
-    PutKVConfigRequestHeader, QueryMessageRequestHeader, ResetOffsetRequestHeader,
-    SearchOffsetRequestHeader, TopicRequestHeader, UpdateConsumerOffsetRequestHeader,
-    ViewMessageRequestHeader, UNIQUE_KEY_QUERY,
+    GetKVConfigResponseHeader, PutKVConfigRequestHeader, QueryMessageRequestHeader,
+    ResetOffsetRequestHeader, TopicRequestHeader, ViewMessageRequestHeader, UNIQUE_KEY_QUERY,
 };
 use ferrocket_protocol::json::{self, FromJson};
 use ferrocket_protocol::{RemotingCommand, RequestCode, ResponseCode};
@@ -189,16 +187,21 @@ impl Admin {
         let route = self.topic_route(topic).await?;
         let mut merged = TopicStatsTable::default();
         for (_, addr) in Self::masters_of(&route) {
-            let req = RemotingCommand::request_with_header(
-                RequestCode::GET_TOPIC_STATS_INFO,
-                &TopicRequestHeader {
-                    topic: topic.to_owned(),
-                },
-            );
-            let stats: TopicStatsTable = self.broker_body(&addr, req).await?;
+            let stats = self.topic_stats_at(&addr, topic).await?;
             merged.offset_table.extend(stats.offset_table);
         }
         Ok(merged)
+    }
+
+    /// GET_TOPIC_STATS_INFO at one broker.
+    async fn topic_stats_at(&self, addr: &str, topic: &str) -> Result<TopicStatsTable> {
+        let req = RemotingCommand::request_with_header(
+            RequestCode::GET_TOPIC_STATS_INFO,
+            &TopicRequestHeader {
+                topic: topic.to_owned(),
+            },
+        );
+        self.broker_body(addr, req).await
     }
 
     // ---- subscription groups and consumers -----------------------------------------------
@@ -320,18 +323,28 @@ impl Admin {
         };
         let mut merged = ConsumeStats::default();
         for (_, addr) in brokers {
-            let req = RemotingCommand::request_with_header(
-                RequestCode::GET_CONSUME_STATS,
-                &GetConsumeStatsRequestHeader {
-                    consumer_group: group.to_owned(),
-                    topic: topic.map(str::to_owned),
-                },
-            );
-            let stats: ConsumeStats = self.broker_body(&addr, req).await?;
+            let stats = self.consume_stats_at(&addr, group, topic).await?;
             merged.consume_tps += stats.consume_tps;
             merged.offset_table.extend(stats.offset_table);
         }
         Ok(merged)
+    }
+
+    /// GET_CONSUME_STATS at one broker.
+    async fn consume_stats_at(
+        &self,
+        addr: &str,
+        group: &str,
+        topic: Option<&str>,
+    ) -> Result<ConsumeStats> {
+        let req = RemotingCommand::request_with_header(
+            RequestCode::GET_CONSUME_STATS,
+            &GetConsumeStatsRequestHeader {
+                consumer_group: group.to_owned(),
+                topic: topic.map(str::to_owned),
+            },
+        );
+        self.broker_body(addr, req).await
     }
 
     /// Moves a group's offsets of `topic` to the first message stored at or after
@@ -377,102 +390,73 @@ impl Admin {
         let route = self.topic_route(topic).await?;
         let mut rollbacks = Vec::new();
         for (broker, addr) in Self::masters_of(&route) {
-            let req = RemotingCommand::request_with_header(
-                RequestCode::GET_CONSUME_STATS,
-                &GetConsumeStatsRequestHeader {
-                    consumer_group: group.to_owned(),
-                    topic: None,
-                },
-            );
-            let stats: ConsumeStats = self.broker_body(&addr, req).await?;
+            let stats = self.consume_stats_at(&addr, group, None).await?;
             let mut queues: Vec<(MessageQueue, OffsetWrapper)> = stats
                 .offset_table
                 .into_iter()
                 .filter(|(q, _)| q.topic == topic)
                 .collect();
             if queues.is_empty() {
-                let req = RemotingCommand::request_with_header(
-                    RequestCode::GET_TOPIC_STATS_INFO,
-                    &TopicRequestHeader {
-                        topic: topic.to_owned(),
-                    },
-                );
-                let topic_stats: TopicStatsTable = self.broker_body(&addr, req).await?;
                 let read_queues = route
                     .queue_datas
                     .iter()
                     .find(|q| q.broker_name == broker)
                     .map_or(0, |q| q.read_queue_nums);
-                for queue_id in 0..read_queues {
-                    let q = MessageQueue::new(topic, broker.as_str(), queue_id);
-                    let offsets = topic_stats
-                        .offset_table
-                        .get(&q)
-                        .cloned()
-                        .unwrap_or_default();
-                    let wrapper = OffsetWrapper {
-                        broker_offset: offsets.max_offset,
-                        consumer_offset: offsets.min_offset,
-                        last_timestamp: 0,
-                    };
-                    queues.push((q, wrapper));
-                }
+                let stats = self.topic_stats_at(&addr, topic).await?;
+                queues = (0..read_queues)
+                    .map(|queue_id| {
+                        let q = MessageQueue::new(topic, broker.as_str(), queue_id);
+                        let offsets = stats.offset_table.get(&q).cloned().unwrap_or_default();
+                        let never_committed = OffsetWrapper {
+                            broker_offset: offsets.max_offset,
+                            consumer_offset: offsets.min_offset,
+                            last_timestamp: 0,
+                        };
+                        (q, never_committed)
+                    })
+                    .collect();
             }
-            for (q, wrapper) in queues {
-                let (code, timestamp) = if timestamp_ms == -1 {
-                    (RequestCode::GET_MAX_OFFSET, None)
-                } else {
-                    (RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, Some(timestamp_ms))
-                };
-                let req = match timestamp {
-                    None => RemotingCommand::request_with_header(
-                        code,
-                        &GetMaxOffsetRequestHeader {
-                            topic: topic.to_owned(),
-                            queue_id: q.queue_id,
-                            bname: None,
-                        },
-                    ),
-                    Some(timestamp) => RemotingCommand::request_with_header(
-                        code,
-                        &SearchOffsetRequestHeader {
-                            topic: topic.to_owned(),
-                            queue_id: q.queue_id,
-                            timestamp,
-                            bname: None,
-                        },
-                    ),
-                };
-                let response = self.instance.invoke_ok(&addr, req).await?;
-                let found: OffsetResponseHeader = response
-                    .decode_header()
-                    .map_err(|e| ClientError::malformed(&addr, e))?;
-                let mut rollback = RollbackStats {
-                    broker_name: q.broker_name.clone(),
-                    queue_id: q.queue_id,
-                    broker_offset: wrapper.broker_offset,
-                    consumer_offset: wrapper.consumer_offset,
-                    timestamp_offset: found.offset,
-                    rollback_offset: wrapper.consumer_offset,
-                };
-                if force || found.offset <= wrapper.consumer_offset {
-                    rollback.rollback_offset = found.offset;
-                    let req = RemotingCommand::request_with_header(
-                        RequestCode::UPDATE_CONSUMER_OFFSET,
-                        &UpdateConsumerOffsetRequestHeader {
-                            consumer_group: group.to_owned(),
-                            topic: topic.to_owned(),
-                            queue_id: q.queue_id,
-                            commit_offset: found.offset,
-                            bname: Some(q.broker_name.clone()),
-                        },
-                    );
-                    self.instance.invoke_ok(&addr, req).await?;
-                }
-                rollbacks.push(rollback);
+            for (q, offsets) in queues {
+                rollbacks.push(
+                    self.reset_queue(group, &q, &offsets, timestamp_ms, force)
+                        .await?,
+                );
             }
         }
         Ok(rollbacks)
+    }
+
+    /// One queue of [`reset_offset_by_time_offline`](Self::reset_offset_by_time_offline).
+    async fn reset_queue(
+        &self,
+        group: &str,
+        q: &MessageQueue,
+        offsets: &OffsetWrapper,
+        timestamp_ms: i64,
+        force: bool,
+    ) -> Result<RollbackStats> {
+        let instance = &self.instance;
+        let found = if timestamp_ms == -1 {
+            broker_api::max_offset(instance, q).await?
+        } else {
+            broker_api::search_offset(instance, q, timestamp_ms).await?
+        };
+        let moves = force || found <= offsets.consumer_offset;
+        if moves {
+            broker_api::update_consumer_offset(instance, group, q, found, false).await?;
+        }
+        Ok(RollbackStats {
+            broker_name: q.broker_name.clone(),
+            queue_id: q.queue_id,
+            broker_offset: offsets.broker_offset,
+            consumer_offset: offsets.consumer_offset,
+            timestamp_offset: found,
+            rollback_offset: if moves {
+                found
+            } else {
+                offsets.consumer_offset
+            },
+        })
     }
 
     // ---- brokers and name-server configuration -------------------------------------------
@@ -574,8 +558,8 @@ impl Admin {
             .map_err(|e| ClientError::malformed(&addr, e))
     }
 
-    /// The name of the broker serving `addr`, from the cluster info.
-    async fn broker_name_of(&self, addr: &str) -> Result<String> {
+    /// The name of the broker serving `addr`, from the cluster info (empty if none does).
+    pub async fn broker_name_of(&self, addr: &str) -> Result<String> {
         let info = self.cluster_info().await?;
         Ok(info
             .broker_addr_table

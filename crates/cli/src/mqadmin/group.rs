@@ -4,7 +4,7 @@
 use super::options::{Opt, Parsed};
 use super::print::{date_time, front, parse_date, subscription_group};
 use super::{version_desc, Command, CommandError, CommandResult};
-use ferrocket_client::Admin;
+use ferrocket_client::{Admin, ClientError};
 use ferrocket_common::java_format::fixed;
 use ferrocket_common::names::{DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX};
 use ferrocket_protocol::body::{
@@ -148,14 +148,15 @@ pub const CONSUMER_PROGRESS: Command = Command {
     one_of: &[],
 };
 
-/// `examineConsumeStats`, which treats an empty offset table as an error.
-async fn consume_stats(admin: &Admin, group: &str) -> Result<ConsumeStats, CommandError> {
+/// `examineConsumeStats`, which treats an empty offset table as the group not being online.
+pub(super) async fn consume_stats(admin: &Admin, group: &str) -> Result<ConsumeStats, ClientError> {
     let stats = admin.consume_stats(group, None).await?;
     if stats.offset_table.is_empty() {
-        return Err(CommandError::Failed(format!(
-            "CODE: {} DESC: Not found the consumer group consume stats, because return offset table is empty, maybe the consumer not consume any message",
-            ResponseCode::CONSUMER_NOT_ONLINE.0
-        )));
+        return Err(ClientError::Server {
+            addr: "the group's brokers".into(),
+            code: ResponseCode::CONSUMER_NOT_ONLINE,
+            remark: "Not found the consumer group consume stats, because return offset table is empty, maybe the consumer not consume any message".into(),
+        });
     }
     Ok(stats)
 }

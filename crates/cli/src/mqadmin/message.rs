@@ -4,8 +4,9 @@ use super::options::{Opt, Parsed};
 use super::print::human_time;
 use super::{Command, CommandError, CommandResult};
 use ferrocket_client::{
-    Admin, ClientOptions, Message, MessageExt, MessageQueue, Producer, SendStatus,
+    Admin, ClientError, ClientOptions, Message, MessageExt, MessageQueue, Producer, SendStatus,
 };
+use ferrocket_common::properties::keys;
 use ferrocket_protocol::body::ConsumeType;
 use ferrocket_protocol::ResponseCode;
 use std::fmt::Write as _;
@@ -66,7 +67,7 @@ async fn print_message(admin: &Admin, msg: &MessageExt, out: &mut String) -> Com
     };
     text(out, "Topic:", &msg.topic);
     text(out, "Tags:", &format!("[{}]", msg.tags().unwrap_or("null")));
-    let keys = msg.property("KEYS").unwrap_or("null");
+    let keys = msg.property(keys::KEYS).unwrap_or("null");
     text(out, "Keys:", &format!("[{keys}]"));
     text(out, "Queue ID:", &msg.queue_id.to_string());
     text(out, "Queue Offset:", &msg.queue_offset.to_string());
@@ -104,6 +105,8 @@ async fn print_message(admin: &Admin, msg: &MessageExt, out: &mut String) -> Com
     Ok(())
 }
 
+/// Blocking file I/O, on purpose: the tool runs one command at a time on a runtime of its
+/// own, with nothing else for it to hold up.
 fn write_body(msg: &MessageExt) -> Result<PathBuf, CommandError> {
     let dir = PathBuf::from(BODY_DIR);
     let path = dir.join(&msg.msg_id);
@@ -121,8 +124,8 @@ async fn track(admin: &Admin, msg: &MessageExt) -> Result<Vec<String>, CommandEr
         let line = |kind: &str, desc: &str| {
             format!("MessageTrack [consumerGroup={group}, trackType={kind}, exceptionDesc={desc}]")
         };
-        let refused = |e: &ferrocket_client::ClientError| match e {
-            ferrocket_client::ClientError::Server { code, remark, .. } => {
+        let refused = |e: &ClientError| match e {
+            ClientError::Server { code, remark, .. } => {
                 let kind = if *code == ResponseCode::CONSUMER_NOT_ONLINE {
                     "NOT_ONLINE"
                 } else {
@@ -175,19 +178,8 @@ async fn track(admin: &Admin, msg: &MessageExt) -> Result<Vec<String>, CommandEr
 
 /// Whether the group's committed offset on the message's queue (at the master that stored
 /// it) is past the message.
-async fn consumed(
-    admin: &Admin,
-    msg: &MessageExt,
-    group: &str,
-) -> Result<bool, ferrocket_client::ClientError> {
-    let stats = admin.consume_stats(group, None).await?;
-    if stats.offset_table.is_empty() {
-        return Err(ferrocket_client::ClientError::Server {
-            addr: String::new(),
-            code: ResponseCode::CONSUMER_NOT_ONLINE,
-            remark: "Not found the consumer group consume stats, because return offset table is empty, maybe the consumer not consume any message".into(),
-        });
-    }
+async fn consumed(admin: &Admin, msg: &MessageExt, group: &str) -> Result<bool, ClientError> {
+    let stats = super::group::consume_stats(admin, group).await?;
     let info = admin.cluster_info().await?;
     let store_host = msg.store_host.to_string();
     Ok(stats.offset_table.iter().any(|(q, o)| {

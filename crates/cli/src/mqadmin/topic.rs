@@ -50,13 +50,7 @@ pub async fn update_topic(admin: &Admin, p: &Parsed, out: &mut String) -> Comman
     if let Some(addr) = p.get('b') {
         admin.create_topic_at(addr, &config).await?;
         if config.order {
-            let info = admin.cluster_info().await?;
-            let broker = info
-                .broker_addr_table
-                .values()
-                .find(|b| b.broker_addrs.values().any(|a| a == addr))
-                .map(|b| b.broker_name.clone())
-                .unwrap_or_default();
+            let broker = admin.broker_name_of(addr).await?;
             // Java merges this broker's entry into the topic's existing list.
             let old = admin
                 .kv_config(ORDER_TOPIC_CONFIG, &config.topic_name)
@@ -198,19 +192,12 @@ pub const TOPIC_ROUTE: Command = Command {
 };
 
 pub async fn topic_route(admin: &Admin, p: &Parsed, out: &mut String) -> CommandResult {
-    let route = admin.topic_route(p.req('t')).await?;
+    let mut route = admin.topic_route(p.req('t')).await?;
     if !p.has('l') {
         let _ = writeln!(out, "{}", pretty_json(&route.to_json()));
         return Ok(());
     }
-    const ROW: fn(&mut String, [&str; 6]) = |out, c| {
-        let _ = writeln!(
-            out,
-            "{:<45} {:<32} {:<50} {:<10} {:<11} {:<5}",
-            c[0], c[1], c[2], c[3], c[4], c[5]
-        );
-    };
-    ROW(
+    route_row(
         out,
         [
             "#ClusterName",
@@ -222,9 +209,10 @@ pub async fn topic_route(admin: &Admin, p: &Parsed, out: &mut String) -> Command
         ],
     );
     let (mut read, mut write, mut brokers) = (0, 0, 0);
-    let mut datas = route.broker_datas.clone();
-    datas.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
-    for b in &datas {
+    route
+        .broker_datas
+        .sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
+    for b in &route.broker_datas {
         let Some(q) = route
             .queue_datas
             .iter()
@@ -241,7 +229,7 @@ pub async fn topic_route(admin: &Admin, p: &Parsed, out: &mut String) -> Command
             .iter()
             .map(|(id, a)| format!("{id}={a}"))
             .collect();
-        ROW(
+        route_row(
             out,
             [
                 &b.cluster,
@@ -255,7 +243,7 @@ pub async fn topic_route(admin: &Admin, p: &Parsed, out: &mut String) -> Command
     }
     out.push_str(&"-".repeat(158));
     out.push('\n');
-    ROW(
+    route_row(
         out,
         [
             "Total:",
@@ -267,6 +255,15 @@ pub async fn topic_route(admin: &Admin, p: &Parsed, out: &mut String) -> Command
         ],
     );
     Ok(())
+}
+
+/// One line of `topicRoute -l` (`TopicRouteSubCommand.FORMAT`).
+fn route_row(out: &mut String, c: [&str; 6]) {
+    let _ = writeln!(
+        out,
+        "{:<45} {:<32} {:<50} {:<10} {:<11} {:<5}",
+        c[0], c[1], c[2], c[3], c[4], c[5]
+    );
 }
 
 pub const TOPIC_STATUS: Command = Command {

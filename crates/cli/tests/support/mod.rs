@@ -1,6 +1,7 @@
 //! Real `mqnamesrv` and `mqbroker` processes on ephemeral loopback ports for the command
 //! tests, killed when dropped.
 
+// Each test crate compiles this module and uses only part of it.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
