@@ -23,14 +23,88 @@ fn create_topic(topic: &str, queues: i32) -> RemotingCommand {
     )
 }
 
+/// A request whose header is just the topic (DELETE_TOPIC_IN_BROKER, GET_TOPIC_STATS_INFO).
+fn topic_request(code: RequestCode, topic: &str) -> RemotingCommand {
+    RemotingCommand::request_with_header(
+        code,
+        &TopicRequestHeader {
+            topic: topic.into(),
+        },
+    )
+}
+
+fn send_v2(topic: &str, queue_id: i32, body: &'static [u8]) -> RemotingCommand {
+    RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &v2(topic, queue_id, ""))
+        .with_body(bytes::Bytes::from_static(body))
+}
+
+/// The response's code and remark.
+fn assert_answer(resp: &RemotingCommand, code: ResponseCode, remark: Option<&str>) {
+    assert_eq!(
+        (resp.response_code(), resp.remark.as_deref()),
+        (code, remark)
+    );
+}
+
+/// GET_ALL_TOPIC_CONFIG's table.
+async fn topic_configs(
+    cluster: &Cluster,
+    c: &ferrocket_remoting::RemotingClient,
+) -> std::collections::BTreeMap<String, TopicConfig> {
+    let resp = cluster
+        .call_ok(
+            c,
+            RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG),
+        )
+        .await;
+    let wrapper: TopicConfigSerializeWrapper = json::from_slice(resp.body_bytes()).unwrap();
+    wrapper.topic_config_table.into_iter().collect()
+}
+
+/// GET_ALL_SUBSCRIPTIONGROUP_CONFIG's table.
+async fn group_configs(
+    cluster: &Cluster,
+    c: &ferrocket_remoting::RemotingClient,
+) -> std::collections::BTreeMap<String, SubscriptionGroupConfig> {
+    let resp = cluster
+        .call_ok(
+            c,
+            RemotingCommand::request(RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG),
+        )
+        .await;
+    let wrapper: SubscriptionGroupWrapper = json::from_slice(resp.body_bytes()).unwrap();
+    wrapper.subscription_group_table.into_iter().collect()
+}
+
+/// GET_BROKER_RUNTIME_INFO's table.
+async fn runtime_info(
+    cluster: &Cluster,
+    c: &ferrocket_remoting::RemotingClient,
+) -> std::collections::HashMap<String, String> {
+    let resp = cluster
+        .call_ok(
+            c,
+            RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO),
+        )
+        .await;
+    json::from_slice::<KVTable>(resp.body_bytes())
+        .unwrap()
+        .table
+        .into_iter()
+        .collect()
+}
+
 #[tokio::test]
 async fn topics_are_created_listed_and_deleted() {
     let cluster = start(|_| {}).await;
     let c = client();
     let resp = cluster.call(&c, create_topic("AdminTopic", 8)).await;
-    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
     // As captured from Java: code 0 with the default remark, and no extFields.
-    assert_eq!(resp.remark.as_deref(), Some("not set any response code"));
+    assert_answer(
+        &resp,
+        ResponseCode::SUCCESS,
+        Some("not set any response code"),
+    );
     assert!(resp.ext_fields.is_none());
     let route = wait_for_route(&c, &cluster, "AdminTopic").await;
     assert_eq!(
@@ -53,40 +127,25 @@ async fn topics_are_created_listed_and_deleted() {
     assert!(wrapper.topic_config_table.contains_key("TBW102"));
 
     let resp = cluster.call(&c, create_topic("TBW102", 8)).await;
-    assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
-    assert_eq!(
-        resp.remark.as_deref(),
-        Some("The topic[TBW102] is conflict with system topic.")
+    assert_answer(
+        &resp,
+        ResponseCode::SYSTEM_ERROR,
+        Some("The topic[TBW102] is conflict with system topic."),
     );
     let resp = cluster.call(&c, create_topic("bad/name", 8)).await;
     assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
 
-    let send = RemotingCommand::request_with_header(
-        RequestCode::SEND_MESSAGE_V2,
-        &v2("AdminTopic", 3, ""),
-    )
-    .with_body(bytes::Bytes::from_static(b"before delete"));
-    let sent = cluster.call(&c, send).await;
-    assert_eq!(sent.response_code(), ResponseCode::SUCCESS);
+    cluster
+        .call_ok(&c, send_v2("AdminTopic", 3, b"before delete"))
+        .await;
     assert_eq!(cluster.store.max_offset("AdminTopic", 3), 1);
-    let delete = RemotingCommand::request_with_header(
-        RequestCode::DELETE_TOPIC_IN_BROKER,
-        &TopicRequestHeader {
-            topic: "AdminTopic".into(),
-        },
-    );
-    assert_eq!(
-        cluster.call(&c, delete).await.response_code(),
-        ResponseCode::SUCCESS
-    );
-    let all = cluster
-        .call(
+    cluster
+        .call_ok(
             &c,
-            RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG),
+            topic_request(RequestCode::DELETE_TOPIC_IN_BROKER, "AdminTopic"),
         )
         .await;
-    let wrapper: TopicConfigSerializeWrapper = json::from_slice(all.body_bytes()).unwrap();
-    assert!(!wrapper.topic_config_table.contains_key("AdminTopic"));
+    assert!(!topic_configs(&cluster, &c).await.contains_key("AdminTopic"));
     // Its consume queues went with it (Java's cleanUnusedTopic).
     assert_eq!(cluster.store.max_offset("AdminTopic", 3), 0);
     assert!(!cluster
@@ -103,22 +162,9 @@ async fn stats_groups_and_locks() {
     let c = client();
     cluster.call(&c, create_topic("StatsTopic", 2)).await;
     for q in [0, 0, 0, 1] {
-        let req = RemotingCommand::request_with_header(
-            RequestCode::SEND_MESSAGE_V2,
-            &v2("StatsTopic", q, ""),
-        )
-        .with_body(&b"s"[..]);
-        assert_eq!(
-            cluster.call(&c, req).await.response_code(),
-            ResponseCode::SUCCESS
-        );
+        cluster.call_ok(&c, send_v2("StatsTopic", q, b"s")).await;
     }
-    let stats = RemotingCommand::request_with_header(
-        RequestCode::GET_TOPIC_STATS_INFO,
-        &TopicRequestHeader {
-            topic: "StatsTopic".into(),
-        },
-    );
+    let stats = topic_request(RequestCode::GET_TOPIC_STATS_INFO, "StatsTopic");
     let table: TopicStatsTable =
         json::from_slice(cluster.call(&c, stats).await.body_bytes()).unwrap();
     let q0 = MessageQueue::new("StatsTopic", "broker-a", 0);
@@ -130,12 +176,7 @@ async fn stats_groups_and_locks() {
         (0, 3)
     );
     assert!(table.offset_table[&q0].last_update_timestamp > 0);
-    let unknown = RemotingCommand::request_with_header(
-        RequestCode::GET_TOPIC_STATS_INFO,
-        &TopicRequestHeader {
-            topic: "Nope".into(),
-        },
-    );
+    let unknown = topic_request(RequestCode::GET_TOPIC_STATS_INFO, "Nope");
     assert_eq!(
         cluster.call(&c, unknown).await.response_code(),
         ResponseCode::TOPIC_NOT_EXIST
@@ -171,19 +212,9 @@ async fn stats_groups_and_locks() {
     };
     let update = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
         .with_body(json::to_vec(&group));
+    cluster.call_ok(&c, update).await;
     assert_eq!(
-        cluster.call(&c, update).await.response_code(),
-        ResponseCode::SUCCESS
-    );
-    let all = cluster
-        .call(
-            &c,
-            RemotingCommand::request(RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG),
-        )
-        .await;
-    let wrapper: SubscriptionGroupWrapper = json::from_slice(all.body_bytes()).unwrap();
-    assert_eq!(
-        wrapper.subscription_group_table["AdminGroup"].retry_max_times,
+        group_configs(&cluster, &c).await["AdminGroup"].retry_max_times,
         3
     );
 
@@ -223,14 +254,10 @@ async fn stats_groups_and_locks() {
     let resp = cluster.call(&c, offline).await;
     assert_eq!(resp.response_code(), ResponseCode::CONSUMER_NOT_ONLINE);
 
-    let info = cluster
-        .call(
-            &c,
-            RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO),
-        )
-        .await;
-    let kv: KVTable = json::from_slice(info.body_bytes()).unwrap();
-    assert_eq!(kv.table["brokerVersionDesc"], "V4_9_8");
+    assert_eq!(
+        runtime_info(&cluster, &c).await["brokerVersionDesc"],
+        "V4_9_8"
+    );
     let config = cluster
         .call(&c, RemotingCommand::request(RequestCode::GET_BROKER_CONFIG))
         .await;
@@ -256,11 +283,6 @@ async fn broker_config(cluster: &Cluster, c: &ferrocket_remoting::RemotingClient
     )
 }
 
-fn send_v2(topic: &str, body: &'static [u8]) -> RemotingCommand {
-    RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &v2(topic, 0, ""))
-        .with_body(bytes::Bytes::from_static(body))
-}
-
 #[tokio::test]
 async fn broker_config_updates_apply_live_and_persist() {
     let cluster = start(|_| {}).await;
@@ -268,32 +290,25 @@ async fn broker_config_updates_apply_live_and_persist() {
     let (text, first_version) = broker_config(&cluster, &c).await;
     assert!(text.lines().any(|l| l == "brokerPermission=6"), "{text}");
     assert!(text.lines().any(|l| l == "maxMessageSize=4194304"));
-    assert_eq!(
-        cluster
-            .call(&c, create_topic("LiveCfg", 2))
-            .await
-            .response_code(),
-        ResponseCode::SUCCESS
-    );
+    cluster.call_ok(&c, create_topic("LiveCfg", 2)).await;
     assert_eq!(
         wait_for_route(&c, &cluster, "LiveCfg").await.queue_datas[0].perm,
         6
     );
 
     // Read-only, without the trace switch, small messages: all at once.
-    let resp = cluster
-        .call(
+    cluster
+        .call_ok(
             &c,
             update_config("brokerPermission=4\ntraceOn=false\nmaxMessageSize=100\n"),
         )
         .await;
-    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
     let (text, version) = broker_config(&cluster, &c).await;
     assert_eq!(version, first_version + 1);
     for line in ["brokerPermission=4", "traceOn=false", "maxMessageSize=100"] {
         assert!(text.lines().any(|l| l == line), "{line} in {text}");
     }
-    let refused = cluster.call(&c, send_v2("LiveCfg", b"hello")).await;
+    let refused = cluster.call(&c, send_v2("LiveCfg", 0, b"hello")).await;
     assert_eq!(refused.response_code(), ResponseCode::NO_PERMISSION);
     assert_eq!(refused.ext("TRACE_ON"), Some("false"));
     // The broker re-registered at once: name servers now route it read-only.
@@ -303,17 +318,12 @@ async fn broker_config_updates_apply_live_and_persist() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 
-    assert_eq!(
-        cluster
-            .call(&c, update_config("brokerPermission=6"))
-            .await
-            .response_code(),
-        ResponseCode::SUCCESS
-    );
-    let too_big = cluster.call(&c, send_v2("LiveCfg", &[b'x'; 101])).await;
+    cluster
+        .call_ok(&c, update_config("brokerPermission=6"))
+        .await;
+    let too_big = cluster.call(&c, send_v2("LiveCfg", 0, &[b'x'; 101])).await;
     assert_eq!(too_big.response_code(), ResponseCode::MESSAGE_ILLEGAL);
-    let sent = cluster.call(&c, send_v2("LiveCfg", b"fits")).await;
-    assert_eq!(sent.response_code(), ResponseCode::SUCCESS);
+    cluster.call_ok(&c, send_v2("LiveCfg", 0, b"fits")).await;
 
     // Black-listed keys and bad values change nothing.
     for body in [
@@ -322,10 +332,10 @@ async fn broker_config_updates_apply_live_and_persist() {
         "rocketmqHome=/opt",
     ] {
         let resp = cluster.call(&c, update_config(body)).await;
-        assert_eq!(resp.response_code(), ResponseCode::NO_PERMISSION, "{body}");
-        assert_eq!(
-            resp.remark.as_deref(),
-            Some("Can not update config in black list.")
+        assert_answer(
+            &resp,
+            ResponseCode::NO_PERMISSION,
+            Some("Can not update config in black list."),
         );
     }
     let bad = cluster
@@ -338,10 +348,7 @@ async fn broker_config_updates_apply_live_and_persist() {
     assert!(text.lines().any(|l| l == "traceOn=false"));
     // No body: nothing to do.
     let empty = RemotingCommand::request(RequestCode::UPDATE_BROKER_CONFIG);
-    assert_eq!(
-        cluster.call(&c, empty).await.response_code(),
-        ResponseCode::SUCCESS
-    );
+    cluster.call_ok(&c, empty).await;
 
     // Persisted where a restart reads it back.
     let file = cluster
@@ -370,19 +377,7 @@ async fn broker_config_updates_apply_live_and_persist() {
 async fn runtime_info_has_every_java_key_in_java_form() {
     let cluster = start(|_| {}).await;
     let c = client();
-    let runtime_info = || async {
-        let resp = cluster
-            .call(
-                &c,
-                RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO),
-            )
-            .await;
-        assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
-        json::from_slice::<KVTable>(resp.body_bytes())
-            .unwrap()
-            .table
-    };
-    let empty = runtime_info().await;
+    let empty = runtime_info(&cluster, &c).await;
     assert_eq!(empty["earliestMessageTimeStamp"], "-1", "no message yet");
     assert_eq!(
         empty["putMessageTimesTotal"], "1",
@@ -395,8 +390,7 @@ async fn runtime_info_has_every_java_key_in_java_form() {
 
     let before = ferrocket_common::time::now_ms();
     for _ in 0..3 {
-        let resp = cluster.call(&c, send_v2("InfoTopic", b"hello")).await;
-        assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
+        cluster.call_ok(&c, send_v2("InfoTopic", 0, b"hello")).await;
     }
     let after = ferrocket_common::time::now_ms();
     let mut header =
@@ -412,7 +406,7 @@ async fn runtime_info_has_every_java_key_in_java_form() {
     // Past one sample of the store statistics.
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
 
-    let info = runtime_info().await;
+    let info = runtime_info(&cluster, &c).await;
     let store_dir = cluster.store.root_dir().to_path_buf();
     let commit_log_ratio_key = format!(
         "commitLogDiskRatio_{}",
@@ -515,23 +509,21 @@ async fn cleanup_codes_drop_unconfigured_queues_and_request_a_manual_delete() {
     cluster.store.put(&orphan).await.unwrap();
     assert_eq!(cluster.store.max_offset("Orphan", 0), 1);
 
-    let resp = cluster
-        .call(
+    cluster
+        .call_ok(
             &c,
             RemotingCommand::request(RequestCode::CLEAN_UNUSED_TOPIC),
         )
         .await;
-    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
     assert_eq!(cluster.store.max_offset("Orphan", 0), 0);
     assert_eq!(cluster.store.max_offset("Kept", 0), 1);
 
-    let resp = cluster
-        .call(
+    cluster
+        .call_ok(
             &c,
             RemotingCommand::request(RequestCode::DELETE_EXPIRED_COMMITLOG),
         )
         .await;
-    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
 
     // Nothing has expired from the CommitLog: every queue stays (the store's tests expire some).
     let resp = cluster
@@ -540,8 +532,7 @@ async fn cleanup_codes_drop_unconfigured_queues_and_request_a_manual_delete() {
             RemotingCommand::request(RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE),
         )
         .await;
-    assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
-    assert_eq!(resp.remark, None);
+    assert_answer(&resp, ResponseCode::SUCCESS, None);
     assert_eq!(cluster.store.max_offset("Kept", 0), 1);
 }
 
@@ -582,9 +573,7 @@ async fn acl_codes_answer_as_a_java_broker_without_acl() {
         (delete, ResponseCode::DELETE_ACL_CONFIG_FAILED),
         (white, ResponseCode::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED),
     ] {
-        let resp = cluster.call(&c, req).await;
-        assert_eq!(resp.response_code(), code);
-        assert_eq!(resp.remark, None);
+        assert_answer(&cluster.call(&c, req).await, code, None);
     }
     let resp = cluster
         .call(
@@ -592,10 +581,10 @@ async fn acl_codes_answer_as_a_java_broker_without_acl() {
             RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_ACL_CONFIG),
         )
         .await;
-    assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
-    assert_eq!(
-        resp.remark.as_deref(),
-        Some("the custom field <accessKey> is null")
+    assert_answer(
+        &resp,
+        ResponseCode::SYSTEM_ERROR,
+        Some("the custom field <accessKey> is null"),
     );
 
     // Java's handler returns null on the missing validator: nothing is written back.
@@ -615,23 +604,11 @@ async fn acl_codes_answer_as_a_java_broker_without_acl() {
         .await;
 }
 
-fn all_topics(resp: &RemotingCommand) -> std::collections::BTreeMap<String, TopicConfig> {
-    let wrapper: TopicConfigSerializeWrapper = json::from_slice(resp.body_bytes()).unwrap();
-    wrapper.topic_config_table.into_iter().collect()
-}
-
 #[tokio::test]
 async fn system_topics_cannot_be_created_or_deleted() {
     let cluster = start(|c| c.trace_topic_enable = true).await;
     let c = client();
-    let delete = |topic: &str| {
-        RemotingCommand::request_with_header(
-            RequestCode::DELETE_TOPIC_IN_BROKER,
-            &TopicRequestHeader {
-                topic: topic.into(),
-            },
-        )
-    };
+    let delete = |topic: &str| topic_request(RequestCode::DELETE_TOPIC_IN_BROKER, topic);
     // The static set, the broker's own cluster / name / reply topics, and the trace topic it
     // was told to create.
     for topic in [
@@ -645,20 +622,13 @@ async fn system_topics_cannot_be_created_or_deleted() {
         let expected = format!("The topic[{topic}] is conflict with system topic.");
         for req in [create_topic(topic, 4), delete(topic)] {
             let resp = cluster.call(&c, req).await;
-            assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR, "{topic}");
-            assert_eq!(resp.remark.as_deref(), Some(expected.as_str()));
+            assert_answer(&resp, ResponseCode::SYSTEM_ERROR, Some(expected.as_str()));
         }
     }
     let resp = cluster.call(&c, delete("bad/name")).await;
     assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
 
-    let all = cluster
-        .call_ok(
-            &c,
-            RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG),
-        )
-        .await;
-    let trace = &all_topics(&all)["RMQ_SYS_TRACE_TOPIC"];
+    let trace = &topic_configs(&cluster, &c).await["RMQ_SYS_TRACE_TOPIC"];
     assert_eq!((trace.read_queue_nums, trace.write_queue_nums), (1, 1));
 
     // The whole set, whether the topics exist here or not.
@@ -686,32 +656,18 @@ async fn without_group_auto_creation_unknown_groups_are_refused() {
     let cluster = start(|c| c.auto_create_subscription_group = false).await;
     let c = client();
     cluster.call_ok(&c, create_topic("GroupTopic", 1)).await;
-    let send = RemotingCommand::request_with_header(
-        RequestCode::SEND_MESSAGE_V2,
-        &v2("GroupTopic", 0, ""),
-    )
-    .with_body(bytes::Bytes::from_static(b"m"));
-    cluster.call_ok(&c, send).await;
+    cluster.call_ok(&c, send_v2("GroupTopic", 0, b"m")).await;
 
     // A heartbeat is served, but makes neither the group nor its retry topic.
     cluster
         .call_ok(&c, heartbeat("c1", "NoSuchGroup", "GroupTopic", "*"))
         .await;
-    let groups = cluster
-        .call_ok(
-            &c,
-            RemotingCommand::request(RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG),
-        )
-        .await;
-    let groups: SubscriptionGroupWrapper = json::from_slice(groups.body_bytes()).unwrap();
-    assert!(!groups.subscription_group_table.contains_key("NoSuchGroup"));
-    let topics = cluster
-        .call_ok(
-            &c,
-            RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG),
-        )
-        .await;
-    assert!(!all_topics(&topics).contains_key("%RETRY%NoSuchGroup"));
+    assert!(!group_configs(&cluster, &c)
+        .await
+        .contains_key("NoSuchGroup"));
+    assert!(!topic_configs(&cluster, &c)
+        .await
+        .contains_key("%RETRY%NoSuchGroup"));
 
     let pull = |group: &str| {
         RemotingCommand::request_with_header(
@@ -719,14 +675,10 @@ async fn without_group_auto_creation_unknown_groups_are_refused() {
             &PullMessageRequestHeader::with_subscription(group, "GroupTopic", 0, 0, 32, "*"),
         )
     };
-    let resp = cluster.call(&c, pull("NoSuchGroup")).await;
-    assert_eq!(
-        resp.response_code(),
-        ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST
-    );
-    assert_eq!(
-        resp.remark.as_deref(),
-        Some("subscription group [NoSuchGroup] does not exist, \nSee http://rocketmq.apache.org/docs/faq/ for further details.")
+    assert_answer(
+        &cluster.call(&c, pull("NoSuchGroup")).await,
+        ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+        Some("subscription group [NoSuchGroup] does not exist, \nSee http://rocketmq.apache.org/docs/faq/ for further details."),
     );
     let back = RemotingCommand::request_with_header(
         RequestCode::CONSUMER_SEND_MSG_BACK,
@@ -741,31 +693,15 @@ async fn without_group_auto_creation_unknown_groups_are_refused() {
             bname: None,
         },
     );
-    let resp = cluster.call(&c, back).await;
-    assert_eq!(
-        resp.response_code(),
-        ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST
-    );
-    assert_eq!(
-        resp.remark.as_deref(),
-        Some("subscription group not exist, NoSuchGroup \nSee http://rocketmq.apache.org/docs/faq/ for further details.")
-    );
-
-    // A consumer's fallback send to its retry topic names the group too.
-    let retry = RemotingCommand::request_with_header(
-        RequestCode::SEND_MESSAGE_V2,
-        &v2("%RETRY%NoSuchGroup", 0, ""),
-    )
-    .with_body(bytes::Bytes::from_static(b"again"));
-    let resp = cluster.call(&c, retry).await;
-    assert_eq!(
-        resp.response_code(),
-        ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST
-    );
-    assert_eq!(
-        resp.remark.as_deref(),
-        Some("subscription group not exist, NoSuchGroup \nSee http://rocketmq.apache.org/docs/faq/ for further details.")
-    );
+    // A consumer's fallback send to its retry topic names the group as the send back does.
+    let retry = send_v2("%RETRY%NoSuchGroup", 0, b"again");
+    for req in [back, retry] {
+        assert_answer(
+            &cluster.call(&c, req).await,
+            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+            Some("subscription group not exist, NoSuchGroup \nSee http://rocketmq.apache.org/docs/faq/ for further details."),
+        );
+    }
 
     // A group made by admin, and the broker's own system groups, are served.
     let made = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
