@@ -36,6 +36,18 @@ async fn start(expiry: Duration) -> Server {
     }
 }
 
+impl Server {
+    /// `req` sent through `c`, answered within [`T`].
+    async fn call(&self, c: &RemotingClient, req: RemotingCommand) -> RemotingCommand {
+        c.invoke(&self.addr, req, T).await.unwrap()
+    }
+}
+
+/// GET_ROUTEINFO_BY_TOPIC's route, asked as a 4.9 client asks.
+async fn route_data(c: &RemotingClient, server: &Server, topic: &str) -> TopicRouteData {
+    json::from_slice(route(c, server, topic, 409).await.body_bytes()).unwrap()
+}
+
 fn client() -> RemotingClient {
     RemotingClient::new(ClientConfig::default(), Router::new())
 }
@@ -105,14 +117,12 @@ async fn route(
 async fn routes_and_cluster_info_match_the_java_name_server() {
     let server = start(Duration::from_secs(120)).await;
     let c = client();
-    let resp = c
-        .invoke(
-            &server.addr,
+    let resp = server
+        .call(
+            &c,
             register_request("broker-a", "127.0.0.1:10911", 0, &[("GoldenTopic", 4)]),
-            T,
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
     assert!(
         resp.ext_fields.as_ref().is_some_and(|e| e.is_empty()),
@@ -137,26 +147,22 @@ async fn routes_and_cluster_info_match_the_java_name_server() {
         Some("No topic route info in name server for the topic: NoSuchTopicGolden\nSee http://rocketmq.apache.org/docs/faq/ for further details.")
     );
 
-    let info = c
-        .invoke(
-            &server.addr,
+    let info = server
+        .call(
+            &c,
             RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO),
-            T,
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         String::from_utf8_lossy(info.body_bytes()),
         r#"{"brokerAddrTable":{"broker-a":{"brokerAddrs":{0:"127.0.0.1:10911"},"brokerName":"broker-a","cluster":"DefaultCluster"}},"clusterAddrTable":{"DefaultCluster":["broker-a"]}}"#
     );
-    let list = c
-        .invoke(
-            &server.addr,
+    let list = server
+        .call(
+            &c,
             RemotingCommand::request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER),
-            T,
         )
-        .await
-        .unwrap();
+        .await;
     let list: TopicList = json::from_slice(list.body_bytes()).unwrap();
     assert_eq!(list.topic_list, vec!["GoldenTopic".to_string()]);
 }
@@ -175,14 +181,12 @@ async fn unit_topic_lists_pick_topics_by_their_sys_flag() {
             topic_sys_flag: flag,
             ..TopicConfig::default()
         });
-    let resp = c
-        .invoke(
-            &server.addr,
+    let resp = server
+        .call(
+            &c,
             register_configs("broker-a", "127.0.0.1:10911", 0, configs),
-            T,
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
     for (code, expected) in [
         (RequestCode::GET_UNIT_TOPIC_LIST, vec!["Both", "Unit"]),
@@ -195,10 +199,7 @@ async fn unit_topic_lists_pick_topics_by_their_sys_flag() {
             vec!["UnitSub"],
         ),
     ] {
-        let resp = c
-            .invoke(&server.addr, RemotingCommand::request(code), T)
-            .await
-            .unwrap();
+        let resp = server.call(&c, RemotingCommand::request(code)).await;
         assert_eq!(resp.response_code(), ResponseCode::SUCCESS, "{code:?}");
         let mut list: TopicList = json::from_slice(resp.body_bytes()).unwrap();
         list.topic_list.sort();
@@ -210,37 +211,33 @@ async fn unit_topic_lists_pick_topics_by_their_sys_flag() {
 async fn slaves_learn_their_master_and_bad_bodies_are_refused() {
     let server = start(Duration::from_secs(120)).await;
     let c = client();
-    c.invoke(
-        &server.addr,
-        register_request("broker-a", "10.0.0.1:10911", 0, &[("T", 8)]),
-        T,
-    )
-    .await
-    .unwrap();
-    let resp = c
-        .invoke(
-            &server.addr,
-            register_request("broker-a", "10.0.0.2:10911", 1, &[("T", 8)]),
-            T,
+    server
+        .call(
+            &c,
+            register_request("broker-a", "10.0.0.1:10911", 0, &[("T", 8)]),
         )
-        .await
-        .unwrap();
+        .await;
+    let resp = server
+        .call(
+            &c,
+            register_request("broker-a", "10.0.0.2:10911", 1, &[("T", 8)]),
+        )
+        .await;
     let h: RegisterBrokerResponseHeader = resp.decode_header().unwrap();
     assert_eq!(h.master_addr.as_deref(), Some("10.0.0.1:10911"));
     assert_eq!(h.ha_server_addr.as_deref(), Some("10.0.0.1:10912"));
-    let r: TopicRouteData =
-        json::from_slice(route(&c, &server, "T", 409).await.body_bytes()).unwrap();
+    let r = route_data(&c, &server, "T").await;
     assert_eq!(r.broker_datas[0].broker_addrs.len(), 2);
 
     let mut bad = register_request("broker-b", "10.0.0.3:10911", 0, &[("T", 8)]);
     bad.ext_mut().insert("bodyCrc32", "12345");
-    let resp = c.invoke(&server.addr, bad, T).await.unwrap();
+    let resp = server.call(&c, bad).await;
     assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
     assert_eq!(resp.remark.as_deref(), Some("crc32 not match"));
 
     let mut missing = RemotingCommand::request(RequestCode::REGISTER_BROKER);
     missing.ext_mut().push("brokerName", "x");
-    let resp = c.invoke(&server.addr, missing, T).await.unwrap();
+    let resp = server.call(&c, missing).await;
     assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
     assert!(resp.remark.unwrap().contains("is null"));
 
@@ -252,15 +249,14 @@ async fn slaves_learn_their_master_and_bad_bodies_are_refused() {
         },
     );
     wipe.version = 409;
-    let resp = c.invoke(&server.addr, wipe, T).await.unwrap();
+    let resp = server.call(&c, wipe).await;
     assert_eq!(
         resp.decode_header::<WipeWritePermOfBrokerResponseHeader>()
             .unwrap()
             .wipe_topic_count,
         1
     );
-    let r: TopicRouteData =
-        json::from_slice(route(&c, &server, "T", 409).await.body_bytes()).unwrap();
+    let r = route_data(&c, &server, "T").await;
     assert_eq!(r.queue_datas[0].perm, 4);
     let add = RemotingCommand::request_with_header(
         RequestCode::ADD_WRITE_PERM_OF_BROKER,
@@ -268,9 +264,8 @@ async fn slaves_learn_their_master_and_bad_bodies_are_refused() {
             broker_name: "broker-a".into(),
         },
     );
-    c.invoke(&server.addr, add, T).await.unwrap();
-    let r: TopicRouteData =
-        json::from_slice(route(&c, &server, "T", 409).await.body_bytes()).unwrap();
+    server.call(&c, add).await;
+    let r = route_data(&c, &server, "T").await;
     assert_eq!(r.queue_datas[0].perm, 6);
 }
 
@@ -279,13 +274,12 @@ async fn brokers_leave_on_unregister_close_and_expiry() {
     let server = start(Duration::from_millis(400)).await;
     let c = client();
     // Unregister.
-    c.invoke(
-        &server.addr,
-        register_request("b1", "10.0.0.1:10911", 0, &[("T1", 4)]),
-        T,
-    )
-    .await
-    .unwrap();
+    server
+        .call(
+            &c,
+            register_request("b1", "10.0.0.1:10911", 0, &[("T1", 4)]),
+        )
+        .await;
     let unregister = RemotingCommand::request_with_header(
         RequestCode::UNREGISTER_BROKER,
         &UnRegisterBrokerRequestHeader {
@@ -295,7 +289,7 @@ async fn brokers_leave_on_unregister_close_and_expiry() {
             broker_id: 0,
         },
     );
-    c.invoke(&server.addr, unregister, T).await.unwrap();
+    server.call(&c, unregister).await;
     assert_eq!(
         route(&c, &server, "T1", 409).await.response_code(),
         ResponseCode::TOPIC_NOT_EXIST
@@ -362,10 +356,7 @@ async fn kv_config_and_name_server_config() {
         },
     );
     assert_eq!(
-        c.invoke(&server.addr, put, T)
-            .await
-            .unwrap()
-            .response_code(),
+        server.call(&c, put).await.response_code(),
         ResponseCode::SUCCESS
     );
     let get = |key: &str| {
@@ -377,7 +368,7 @@ async fn kv_config_and_name_server_config() {
             },
         )
     };
-    let resp = c.invoke(&server.addr, get("T"), T).await.unwrap();
+    let resp = server.call(&c, get("T")).await;
     assert_eq!(
         resp.decode_header::<GetKVConfigResponseHeader>()
             .unwrap()
@@ -386,22 +377,17 @@ async fn kv_config_and_name_server_config() {
         Some("broker-a:4")
     );
     assert_eq!(
-        c.invoke(&server.addr, get("nope"), T)
-            .await
-            .unwrap()
-            .response_code(),
+        server.call(&c, get("nope")).await.response_code(),
         ResponseCode::QUERY_NOT_FOUND
     );
     assert!(server.kv_dir.join("kvConfig.json").exists(), "persisted");
     // Registrations now carry the order-topic table back to the broker.
-    let resp = c
-        .invoke(
-            &server.addr,
+    let resp = server
+        .call(
+            &c,
             register_request("broker-a", "10.0.0.1:10911", 0, &[("T", 4)]),
-            T,
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         String::from_utf8_lossy(resp.body_bytes()),
         r#"{"table":{"T":"broker-a:4"}}"#
@@ -413,23 +399,18 @@ async fn kv_config_and_name_server_config() {
             key: "T".into(),
         },
     );
-    c.invoke(&server.addr, delete, T).await.unwrap();
+    server.call(&c, delete).await;
     assert_eq!(
-        c.invoke(&server.addr, get("T"), T)
-            .await
-            .unwrap()
-            .response_code(),
+        server.call(&c, get("T")).await.response_code(),
         ResponseCode::QUERY_NOT_FOUND
     );
 
-    let config = c
-        .invoke(
-            &server.addr,
+    let config = server
+        .call(
+            &c,
             RemotingCommand::request(RequestCode::GET_NAMESRV_CONFIG),
-            T,
         )
-        .await
-        .unwrap();
+        .await;
     assert!(String::from_utf8_lossy(config.body_bytes()).contains("listenPort=9876"));
     let update = |text: &str| {
         RemotingCommand::request(RequestCode::UPDATE_NAMESRV_CONFIG)
@@ -440,45 +421,32 @@ async fn kv_config_and_name_server_config() {
         "configStorePath=/tmp/y",
         "configBlackList=",
     ] {
-        let resp = c
-            .invoke(&server.addr, update(black_listed), T)
-            .await
-            .unwrap();
+        let resp = server.call(&c, update(black_listed)).await;
         assert_eq!(resp.response_code(), ResponseCode::NO_PERMISSION);
         assert_eq!(
             resp.remark.as_deref(),
             Some("Can not update config in black list.")
         );
     }
-    let bad = c
-        .invoke(&server.addr, update("orderMessageEnable=maybe"), T)
-        .await
-        .unwrap();
+    let bad = server.call(&c, update("orderMessageEnable=maybe")).await;
     assert_eq!(bad.response_code(), ResponseCode::SYSTEM_ERROR);
     assert!(bad.remark.unwrap().contains("orderMessageEnable"));
-    let cluster_test = c
-        .invoke(&server.addr, update("clusterTest=true"), T)
-        .await
-        .unwrap();
+    let cluster_test = server.call(&c, update("clusterTest=true")).await;
     assert_eq!(cluster_test.response_code(), ResponseCode::SYSTEM_ERROR);
     assert!(cluster_test.remark.unwrap().contains("clusterTest"));
-    let good = c
-        .invoke(
-            &server.addr,
+    let good = server
+        .call(
+            &c,
             update("orderMessageEnable=true\nunknownKey=1\nproductEnvName=east"),
-            T,
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(good.response_code(), ResponseCode::SUCCESS);
-    let config = c
-        .invoke(
-            &server.addr,
+    let config = server
+        .call(
+            &c,
             RemotingCommand::request(RequestCode::GET_NAMESRV_CONFIG),
-            T,
         )
-        .await
-        .unwrap();
+        .await;
     let text = String::from_utf8_lossy(config.body_bytes()).into_owned();
     assert!(
         text.lines().any(|l| l == "orderMessageEnable=true"),
@@ -495,22 +463,20 @@ async fn kv_config_and_name_server_config() {
     let saved = std::fs::read_to_string(server.kv_dir.join("namesrv.properties")).unwrap();
     assert_eq!(saved, "orderMessageEnable=true\nproductEnvName=east\n");
     let cluster: ClusterInfo = json::from_slice(
-        c.invoke(
-            &server.addr,
-            RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO),
-            T,
-        )
-        .await
-        .unwrap()
-        .body_bytes(),
+        server
+            .call(
+                &c,
+                RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO),
+            )
+            .await
+            .body_bytes(),
     )
     .unwrap();
     assert!(cluster.cluster_addr_table.contains_key("DefaultCluster"));
     // Unknown codes are answered (the Java name server stays silent; clients then time out).
-    let unknown = c
-        .invoke(&server.addr, RemotingCommand::request(RequestCode(9999)), T)
-        .await
-        .unwrap();
+    let unknown = server
+        .call(&c, RemotingCommand::request(RequestCode(9999)))
+        .await;
     assert_eq!(
         unknown.response_code(),
         ResponseCode::REQUEST_CODE_NOT_SUPPORTED
@@ -552,7 +518,7 @@ async fn golden_register_broker_replay() {
 
     let server = start(Duration::from_secs(120)).await;
     let c = client();
-    let resp = c.invoke(&server.addr, request, T).await.unwrap();
+    let resp = server.call(&c, request).await;
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
 
     let java_route = find(&|v| {
