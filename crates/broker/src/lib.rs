@@ -82,6 +82,17 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BrokerError> {
     let (store, holds) = open_store(&config)?;
+    // Java's start line, once the store is open: a store that fails to open is no boot.
+    tracing::info!(
+        "The broker[{}, {}] boot success. listening on {}, store at {}, name server {}",
+        config.broker_name,
+        config.broker_addr(),
+        listener
+            .local_addr()
+            .map_or_else(|e| e.to_string(), |a| a.to_string()),
+        config.store.root_dir.display(),
+        config.namesrv_addr.as_deref().unwrap_or("")
+    );
     let broker = Broker::new(config, store.clone(), holds);
     serve(broker, listener, vip, shutdown).await;
     store.shutdown().map_err(|source| BrokerError::Store {

@@ -102,23 +102,22 @@ fn main() -> ExitCode {
                 None
             }
         };
-        tracing::info!(
-            "The broker[{}, {}] boot success. listening on {addr}, store at {}, name server {}",
-            config.broker_name,
-            config.broker_addr(),
-            config.store.root_dir.display(),
-            config.namesrv_addr.as_deref().unwrap_or("")
-        );
-        let broker = tokio::spawn(ferrocket_broker::run(
+        let mut broker = tokio::spawn(ferrocket_broker::run(
             listener,
             vip,
             config,
             wait(broker_stopping),
         ));
-        shutdown_signal().await;
-        tracing::info!("shutting down");
-        let _ = stop_broker.send(true);
-        let result = broker.await;
+        // The broker also ends by itself when it cannot start (a store locked by another
+        // broker): the process then exits with its error instead of waiting for a signal.
+        let result = tokio::select! {
+            result = &mut broker => result,
+            _ = shutdown_signal() => {
+                tracing::info!("shutting down");
+                let _ = stop_broker.send(true);
+                broker.await
+            }
+        };
         let _ = stop_namesrv.send(true);
         if let Some(ns) = embedded {
             let _ = ns.await;
