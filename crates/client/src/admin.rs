@@ -56,11 +56,17 @@ impl Admin {
         }
     }
 
-    async fn namesrv_body<T: FromJson>(&self, request: RemotingCommand) -> Result<T> {
+    /// `request` at a name server, which must answer SUCCESS.
+    async fn namesrv_ok(&self, request: RemotingCommand) -> Result<RemotingCommand> {
         let response = self.instance.invoke_namesrv(request).await?;
         if response.response_code() != ResponseCode::SUCCESS {
             return Err(ClientError::server("name server", &response));
         }
+        Ok(response)
+    }
+
+    async fn namesrv_body<T: FromJson>(&self, request: RemotingCommand) -> Result<T> {
+        let response = self.namesrv_ok(request).await?;
         json::from_slice(response.body_bytes())
             .map_err(|e| ClientError::malformed("name server", e))
     }
@@ -175,11 +181,7 @@ impl Admin {
                 cluster_name: Some(cluster.to_owned()),
             },
         );
-        let response = self.instance.invoke_namesrv(req).await?;
-        if response.response_code() != ResponseCode::SUCCESS {
-            return Err(ClientError::server("name server", &response));
-        }
-        Ok(())
+        self.namesrv_ok(req).await.map(|_| ())
     }
 
     /// GET_TOPIC_STATS_INFO from every master of the topic, merged.
@@ -528,11 +530,7 @@ impl Admin {
                 value: value.to_owned(),
             },
         );
-        let response = self.instance.invoke_namesrv(req).await?;
-        if response.response_code() != ResponseCode::SUCCESS {
-            return Err(ClientError::server("name server", &response));
-        }
-        Ok(())
+        self.namesrv_ok(req).await.map(|_| ())
     }
 
     // ---- messages ------------------------------------------------------------------------

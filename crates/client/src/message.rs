@@ -235,6 +235,18 @@ pub enum SendStatus {
     SlaveNotAvailable,
 }
 
+impl SendStatus {
+    /// The Java enum constant's name, as `SendResult.toString` and `mqadmin` print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendStatus::SendOk => "SEND_OK",
+            SendStatus::FlushDiskTimeout => "FLUSH_DISK_TIMEOUT",
+            SendStatus::FlushSlaveTimeout => "FLUSH_SLAVE_TIMEOUT",
+            SendStatus::SlaveNotAvailable => "SLAVE_NOT_AVAILABLE",
+        }
+    }
+}
+
 /// What a successful send returns (`SendResult`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendResult {

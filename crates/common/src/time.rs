@@ -35,18 +35,43 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// A UTC date and time of day, split into the fields date formats print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CivilTime {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub hour: i64,
+    pub minute: i64,
+    pub second: i64,
+    pub milli: i64,
+}
+
+impl CivilTime {
+    /// The UTC date and time of Unix milliseconds `ms`.
+    pub fn of_ms(ms: i64) -> CivilTime {
+        let (year, month, day) = civil_from_days(ms.div_euclid(DAY_MS));
+        let in_day = ms.rem_euclid(DAY_MS);
+        CivilTime {
+            year,
+            month,
+            day,
+            hour: in_day / 3_600_000,
+            minute: in_day / 60_000 % 60,
+            second: in_day / 1000 % 60,
+            milli: in_day % 1000,
+        }
+    }
+}
+
 /// `yyyyMMddHHmmssSSS` (`UtilAll.timeMillisToHumanString`), as index files are named. Java
 /// uses the local zone; we use UTC, which keeps names sortable and unique.
 pub fn compact_timestamp(ms: i64) -> String {
-    let (y, mo, d) = civil_from_days(ms.div_euclid(DAY_MS));
-    let in_day = ms.rem_euclid(DAY_MS);
-    let (h, mi, s, milli) = (
-        in_day / 3_600_000,
-        in_day / 60_000 % 60,
-        in_day / 1000 % 60,
-        in_day % 1000,
-    );
-    format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}{milli:03}")
+    let t = CivilTime::of_ms(ms);
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}{:03}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second, t.milli
+    )
 }
 
 #[cfg(test)]

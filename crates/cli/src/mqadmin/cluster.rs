@@ -167,11 +167,7 @@ pub const UPDATE_BROKER_CONFIG: Command = Command {
 };
 
 pub async fn update_broker_config(admin: &Admin, p: &Parsed, out: &mut String) -> CommandResult {
-    let addrs = match p.get('b') {
-        Some(addr) => vec![addr.to_owned()],
-        None => admin.cluster_masters(p.req('c')).await?,
-    };
-    for addr in addrs {
+    for addr in super::target_brokers(admin, p).await? {
         admin
             .update_broker_config(&addr, p.req('k'), p.req('v'))
             .await?;

@@ -67,11 +67,7 @@ pub async fn update_sub_group(admin: &Admin, p: &Parsed, out: &mut String) -> Co
             .bool('a')
             .unwrap_or(defaults.notify_consumer_ids_changed_enable),
     };
-    let addrs = match p.get('b') {
-        Some(addr) => vec![addr.to_owned()],
-        None => admin.cluster_masters(p.req('c')).await?,
-    };
-    for addr in addrs {
+    for addr in super::target_brokers(admin, p).await? {
         admin.create_subscription_group_at(&addr, &config).await?;
         let _ = writeln!(out, "create subscription group to {addr} success.");
     }

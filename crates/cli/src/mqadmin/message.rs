@@ -4,7 +4,7 @@ use super::options::{Opt, Parsed};
 use super::print::human_time;
 use super::{Command, CommandError, CommandResult};
 use ferrocket_client::{
-    Admin, ClientError, ClientOptions, Message, MessageExt, MessageQueue, Producer, SendStatus,
+    Admin, ClientError, ClientOptions, Message, MessageExt, MessageQueue, Producer,
 };
 use ferrocket_common::properties::keys;
 use ferrocket_protocol::body::ConsumeType;
@@ -269,12 +269,6 @@ pub async fn send_message(p: &Parsed, out: &mut String) -> CommandResult {
     };
     producer.shutdown().await;
     let result = sent?;
-    let status = match result.status {
-        SendStatus::SendOk => "SEND_OK",
-        SendStatus::FlushDiskTimeout => "FLUSH_DISK_TIMEOUT",
-        SendStatus::FlushSlaveTimeout => "FLUSH_SLAVE_TIMEOUT",
-        SendStatus::SlaveNotAvailable => "SLAVE_NOT_AVAILABLE",
-    };
     let row = |out: &mut String, c: [&str; 4]| {
         let _ = writeln!(out, "{:<32}  {:<4}  {:<20}    {}", c[0], c[1], c[2], c[3]);
     };
@@ -284,7 +278,7 @@ pub async fn send_message(p: &Parsed, out: &mut String) -> CommandResult {
         [
             &result.queue.broker_name,
             &result.queue.queue_id.to_string(),
-            status,
+            result.status.as_str(),
             &result.msg_id,
         ],
     );

@@ -118,6 +118,15 @@ pub async fn run(args: &[String], out: &mut String) -> CommandResult {
     result
 }
 
+/// The brokers a `-b`/`-c` command acts on: the one given by `-b`, or every master of the
+/// cluster given by `-c`.
+async fn target_brokers(admin: &Admin, p: &Parsed) -> Result<Vec<String>, CommandError> {
+    Ok(match p.get('b') {
+        Some(addr) => vec![addr.to_owned()],
+        None => admin.cluster_masters(p.req('c')).await?,
+    })
+}
+
 pub fn find(name: &str) -> Option<&'static Command> {
     COMMANDS.iter().find(|c| c.name == name)
 }

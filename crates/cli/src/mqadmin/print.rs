@@ -2,7 +2,7 @@
 //! `UtilAll` time formats (in UTC here, as every Ferrocket time string), truncated columns and
 //! fastjson's pretty JSON.
 
-use ferrocket_common::time::{civil_from_days, days_from_civil, DAY_MS};
+use ferrocket_common::time::{days_from_civil, CivilTime, DAY_MS};
 use ferrocket_protocol::body::{SubscriptionGroupConfig, TopicConfig};
 use ferrocket_protocol::json::{self, Value};
 
@@ -14,30 +14,18 @@ pub fn front(s: &str, size: usize) -> &str {
     }
 }
 
-fn split_ms(ms: i64) -> (i64, u32, u32, i64, i64, i64, i64) {
-    let (y, mo, d) = civil_from_days(ms.div_euclid(DAY_MS));
-    let in_day = ms.rem_euclid(DAY_MS);
-    (
-        y,
-        mo,
-        d,
-        in_day / 3_600_000,
-        in_day / 60_000 % 60,
-        in_day / 1000 % 60,
-        in_day % 1000,
-    )
-}
-
 /// `UtilAll.timeMillisToHumanString2`: `yyyy-MM-dd HH:mm:ss,SSS`.
 pub fn human_time(ms: i64) -> String {
-    let (y, mo, d, h, mi, s, milli) = split_ms(ms);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02},{milli:03}")
+    format!("{},{:03}", date_time(ms), CivilTime::of_ms(ms).milli)
 }
 
 /// `UtilAll.formatDate(…, "yyyy-MM-dd HH:mm:ss")`.
 pub fn date_time(ms: i64) -> String {
-    let (y, mo, d, h, mi, s, _) = split_ms(ms);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+    let t = CivilTime::of_ms(ms);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
 }
 
 /// `UtilAll.parseDate(…, "yyyy-MM-dd#HH:mm:ss:SSS")`, the time form `resetOffsetByTime`
