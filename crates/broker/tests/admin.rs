@@ -46,19 +46,26 @@ fn assert_answer(resp: &RemotingCommand, code: ResponseCode, remark: Option<&str
     );
 }
 
+/// The JSON body answering a header-less request, which must succeed.
+async fn body_of<B: json::FromJson>(
+    cluster: &Cluster,
+    c: &ferrocket_remoting::RemotingClient,
+    code: RequestCode,
+) -> B {
+    let resp = cluster.call_ok(c, RemotingCommand::request(code)).await;
+    json::from_slice(resp.body_bytes()).unwrap()
+}
+
 /// GET_ALL_TOPIC_CONFIG's table.
 async fn topic_configs(
     cluster: &Cluster,
     c: &ferrocket_remoting::RemotingClient,
 ) -> std::collections::BTreeMap<String, TopicConfig> {
-    let resp = cluster
-        .call_ok(
-            c,
-            RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG),
-        )
-        .await;
-    let wrapper: TopicConfigSerializeWrapper = json::from_slice(resp.body_bytes()).unwrap();
-    wrapper.topic_config_table.into_iter().collect()
+    body_of::<TopicConfigSerializeWrapper>(cluster, c, RequestCode::GET_ALL_TOPIC_CONFIG)
+        .await
+        .topic_config_table
+        .into_iter()
+        .collect()
 }
 
 /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG's table.
@@ -66,14 +73,11 @@ async fn group_configs(
     cluster: &Cluster,
     c: &ferrocket_remoting::RemotingClient,
 ) -> std::collections::BTreeMap<String, SubscriptionGroupConfig> {
-    let resp = cluster
-        .call_ok(
-            c,
-            RemotingCommand::request(RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG),
-        )
-        .await;
-    let wrapper: SubscriptionGroupWrapper = json::from_slice(resp.body_bytes()).unwrap();
-    wrapper.subscription_group_table.into_iter().collect()
+    body_of::<SubscriptionGroupWrapper>(cluster, c, RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG)
+        .await
+        .subscription_group_table
+        .into_iter()
+        .collect()
 }
 
 /// GET_BROKER_RUNTIME_INFO's table.
@@ -81,14 +85,8 @@ async fn runtime_info(
     cluster: &Cluster,
     c: &ferrocket_remoting::RemotingClient,
 ) -> std::collections::HashMap<String, String> {
-    let resp = cluster
-        .call_ok(
-            c,
-            RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO),
-        )
-        .await;
-    json::from_slice::<KVTable>(resp.body_bytes())
-        .unwrap()
+    body_of::<KVTable>(cluster, c, RequestCode::GET_BROKER_RUNTIME_INFO)
+        .await
         .table
         .into_iter()
         .collect()

@@ -47,6 +47,29 @@ fn pull(
 const SUB: i32 = pull_sys_flag::SUBSCRIPTION;
 const SUSPEND: i32 = pull_sys_flag::SUSPEND;
 
+/// A pull of queue 0 of `topic` that the broker may hold for up to 15 s, in a task of its own:
+/// gives the answer, when the pull was sent and when it was answered.
+fn spawn_held_pull(
+    c: &RemotingClient,
+    cluster: &Cluster,
+    topic: &'static str,
+) -> tokio::task::JoinHandle<(RemotingCommand, Instant, Instant)> {
+    let c = c.clone();
+    let broker = cluster.broker.clone();
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let resp = c
+            .invoke(
+                &broker,
+                pull("G", topic, 0, 1, SUB | SUSPEND, Some("*"), 15_000),
+                T * 4,
+            )
+            .await
+            .unwrap();
+        (resp, started, Instant::now())
+    })
+}
+
 #[tokio::test]
 async fn pulls_return_the_stored_bytes() {
     let cluster = start(|_| {}).await;
@@ -204,25 +227,11 @@ async fn long_polling_answers_on_arrival_and_at_the_hold_time() {
     );
 
     // A message arrives while held: answered within 100 ms of it.
-    let puller = {
-        let c = c.clone();
-        let broker = cluster.broker.clone();
-        tokio::spawn(async move {
-            let resp = c
-                .invoke(
-                    &broker,
-                    pull("G", "Poll", 0, 1, SUB | SUSPEND, Some("*"), 15_000),
-                    T * 4,
-                )
-                .await
-                .unwrap();
-            (resp, Instant::now())
-        })
-    };
+    let puller = spawn_held_pull(&c, &cluster, "Poll");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let sent_at = Instant::now();
     send(&c, &cluster, "Poll", 0, "second", "").await;
-    let (resp, answered_at) = puller.await.unwrap();
+    let (resp, _, answered_at) = puller.await.unwrap();
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
     let records =
         ferrocket_common::record::MessageRecord::decode_all(resp.body.as_ref().unwrap(), true)
@@ -261,25 +270,11 @@ async fn without_long_polling_a_pull_is_held_the_short_polling_time() {
     );
 
     // An arrival does not wake the pull: it is seen when the short hold ends.
-    let puller = {
-        let c = c.clone();
-        let broker = cluster.broker.clone();
-        tokio::spawn(async move {
-            let started = Instant::now();
-            let resp = c
-                .invoke(
-                    &broker,
-                    pull("G", "Short", 0, 1, SUB | SUSPEND, Some("*"), 15_000),
-                    T * 4,
-                )
-                .await
-                .unwrap();
-            (resp, started.elapsed())
-        })
-    };
+    let puller = spawn_held_pull(&c, &cluster, "Short");
     tokio::time::sleep(Duration::from_millis(50)).await;
     send(&c, &cluster, "Short", 0, "second", "").await;
-    let (resp, held) = puller.await.unwrap();
+    let (resp, started, answered_at) = puller.await.unwrap();
+    let held = answered_at.duration_since(started);
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
     assert!(held >= Duration::from_millis(400), "held {held:?}");
 }
