@@ -9,7 +9,7 @@
 use crate::config::{FlushDiskType, StoreConfig};
 use crate::delay::DelayLevels;
 use crate::flush::{FlushOutcome, FlushQueue};
-use crate::segment::Segment;
+use crate::segment::{PagePolicy, Segment};
 use crate::StoreError;
 use bytes::Bytes;
 use ferrocket_common::record::{self, MessageVersion, Peek, RecordHeader, RecordView};
@@ -438,14 +438,10 @@ impl Shared {
 /// Suffix of a segment prepared ahead of use; such files are not part of the log.
 const PREALLOC_SUFFIX: &str = ".prealloc";
 
-/// Pages of the segment being written are faulted in this far ahead of the writer.
-///
-/// The first fault of each step makes the kernel read around it (`read_ahead_kb` of the
-/// device, 8 MiB on the VMs measured): it allocates and zero-fills up to half that window of
-/// large folios in one kernel stretch that a non-preemptive kernel does not interrupt —
-/// 10 ms or more on memory the hypervisor has to back first. Measured alternatives were
-/// slower: `MADV_RANDOM` (4 KiB faults, 25 % fewer SYNC_FLUSH puts), `MADV_HUGEPAGE` and no
-/// warming at all (the writer then takes those stretches under its lock).
+/// Pages of the segment being written are faulted in this far ahead of the writer, a chunk
+/// at a time (see [`Segment::prefault`]). Zero-filling fresh pages is the largest cost of a
+/// put into a new file — on memory the hypervisor has to back first, about 3 ms per MiB —
+/// and the writer would otherwise pay it under its lock.
 const WARM_AHEAD: usize = 16 << 20;
 /// ... in steps of this size: the writer asks for more each time it crosses one.
 const WARM_STEP: usize = 4 << 20;
@@ -467,10 +463,11 @@ struct Preallocator {
     /// skipped: a write fault would also stamp the file's mtime, which retention reads as
     /// the segment's age.
     writing: Arc<AtomicU64>,
+    pages: PagePolicy,
 }
 
 impl Preallocator {
-    fn start(dir: PathBuf, segment_bytes: u64) -> Preallocator {
+    fn start(dir: PathBuf, segment_bytes: u64, pages: PagePolicy) -> Preallocator {
         let ready: Arc<Mutex<Option<(u64, Segment)>>> = Arc::new(Mutex::new(None));
         let (tx, rx) = std::sync::mpsc::channel::<PreallocJob>();
         let slot = ready.clone();
@@ -498,7 +495,7 @@ impl Preallocator {
                         PreallocJob::Warm(seg, ..)
                             if seg.start_offset() < writer_at.load(Ordering::Acquire) => {}
                         PreallocJob::Warm(seg, from, to) if warming => {
-                            if let Err(e) = seg.prefault(from, to.saturating_sub(from)) {
+                            if let Err(e) = seg.prefault(from, to.saturating_sub(from), pages) {
                                 // A kernel without MADV_POPULATE_WRITE (before 5.14): appends fault.
                                 tracing::debug!("not faulting commitlog pages in ahead: {e}");
                                 warming = false;
@@ -513,6 +510,7 @@ impl Preallocator {
             ready,
             requests: Mutex::new(tx),
             writing,
+            pages,
         }
     }
 
@@ -523,6 +521,9 @@ impl Preallocator {
     /// Faults in the whole window ahead of a writer now at `pos` of `segment`, the segment it
     /// writes from now on.
     fn warm_from(&self, segment: &Arc<Segment>, pos: usize) {
+        if self.pages == PagePolicy::SinglePages {
+            segment.expect_appends_from(pos);
+        }
         self.writing
             .store(segment.start_offset(), Ordering::Release);
         self.send(PreallocJob::Warm(segment.clone(), pos, pos + WARM_AHEAD));
@@ -646,7 +647,11 @@ impl CommitLog {
             config.flush_interval,
             config.sync_flush_timeout,
         );
-        let preallocator = Preallocator::start(dir.clone(), config.commit_log_segment_bytes);
+        let preallocator = Preallocator::start(
+            dir.clone(),
+            config.commit_log_segment_bytes,
+            PagePolicy::for_flush(config.flush_disk_type),
+        );
         preallocator.warm_from(&current, pos);
         preallocator.request(current.start_offset() + current.len() as u64);
         let log = CommitLog {
@@ -873,6 +878,9 @@ impl CommitLog {
             )?),
         };
         self.preallocator.warm_from(&next, 0);
+        if self.preallocator.pages == PagePolicy::SinglePages {
+            writer.segment.appends_done();
+        }
         self.preallocator
             .request(next_start + self.shared.segment_bytes);
         self.shared

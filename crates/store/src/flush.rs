@@ -640,7 +640,7 @@ impl Inner {
             let start = seg.start_offset();
             let lo = from.max(start) - start;
             let hi = to.min(start + seg.len() as u64) - start;
-            seg.flush(lo as usize, hi as usize)?;
+            seg.flush_appended(lo as usize, hi as usize)?;
         }
         let floor = Duration::from_nanos(self.sync_floor_ns.load(Ordering::Acquire));
         wait_until(started + floor);

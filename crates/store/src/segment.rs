@@ -1,16 +1,47 @@
 //! A fixed-size, memory-mapped file: one CommitLog segment.
 //!
-//! The only `unsafe` of the store lives here, with two small OS calls at the end (thread
-//! priority, statvfs). The mapping is shared between one writer (which copies records into bytes at or after the write position, under the CommitLog's writer
-//! lock) and any number of readers (which only read bytes below the published write position).
-//! Published bytes are never written again while the segment is open, so readers and the
-//! writer never touch the same bytes at the same time.
+//! The only `unsafe` of the store lives here: the mapping, a few plain syscalls (readahead,
+//! page size, thread priority, statvfs) and one `madvise` that memmap2 marks unsafe. The
+//! mapping is shared between one writer (which copies records into bytes at or after the
+//! write position, under the CommitLog's writer lock) and any number of readers (which only
+//! read bytes below the published write position). Published bytes are never written again
+//! while the segment is open, so readers and the writer never touch the same bytes at the
+//! same time.
+//!
+//! Finished pages are unmapped before they are written back, so that cleaning them costs
+//! one TLB shoot-down instead of one per page ([`Segment::flush_appended`]); what pages the
+//! writer gets is the [`PagePolicy`].
 #![allow(unsafe_code)]
 
 use memmap2::MmapMut;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
+
+/// What page-cache pages the writer's appends land in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PagePolicy {
+    /// One page per folio (SYNC_FLUSH). A sync every few hundred microseconds covers the
+    /// latest appends, and writeback writes a folio whole: with the kernel's large folios a
+    /// sync rewrote up to 2 MiB around the write position, 10 to 100 times the bytes appended
+    /// (store bench, 1024 and 64 putters on a simulated 4 ms disk), which a disk with a few
+    /// milliseconds per sync has no bandwidth for.
+    SinglePages,
+    /// Whatever the kernel's read-around gives, large folios in practice (ASYNC_FLUSH). A
+    /// flush every half second rewrites at most the folio at the write position, and large
+    /// folios fault in three times faster than single pages, which a single putter at
+    /// 800 MB/s needs.
+    LargeFolios,
+}
+
+impl PagePolicy {
+    pub fn for_flush(flush: crate::config::FlushDiskType) -> PagePolicy {
+        match flush {
+            crate::config::FlushDiskType::SyncFlush => PagePolicy::SinglePages,
+            crate::config::FlushDiskType::AsyncFlush => PagePolicy::LargeFolios,
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct Segment {
@@ -132,20 +163,77 @@ impl Segment {
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(pos), len) }
     }
 
-    /// Faults `from..from+len` in writable (`MADV_POPULATE_WRITE`, content unchanged): the
-    /// kernel zero-fills the fresh pages of the sparse file and reserves their blocks here, on
-    /// the caller's thread, so appends landing there later take no fault at all. (Read-only
-    /// population still left a write fault with ext4's block reservation per page to the
-    /// writer: 27 % of SYNC put CPU in perf.) The pages become dirty zeros; if writeback gets
-    /// to them before the writer does, they are written once more — zeros, which recovery
-    /// reads as the end of the log, as it reads the holes of a sparse file.
-    pub fn prefault(&self, from: usize, len: usize) -> io::Result<()> {
-        let len = len.min(self.len.saturating_sub(from));
-        if len == 0 {
-            return Ok(());
+    /// Faults `from..from+len` in writable, content unchanged, on the caller's thread, so
+    /// appends landing there later take no fault at all. (Read-only population still left a
+    /// write fault with ext4's block reservation per page to the writer: 27 % of SYNC put CPU
+    /// in perf.)
+    ///
+    /// `MADV_POPULATE_WRITE` maps the pages writable and reserves their blocks. Left to the
+    /// fault alone, the kernel reads around the first one (the device's `read_ahead_kb`, 8 MiB
+    /// on the VMs measured) into large folios, in one stretch that a non-preemptive kernel
+    /// does not interrupt. With [`PagePolicy::SinglePages`] it goes chunk by chunk, and
+    /// `readahead` first puts each chunk's fresh pages into the page cache — zero-filled, one
+    /// page per folio, never over a page already cached — so the fault finds them there (and
+    /// the range is `MADV_RANDOM`, see [`expect_appends_from`](Self::expect_appends_from)).
+    ///
+    /// The pages become dirty zeros; if writeback gets to them before the writer does, they
+    /// are written once more — zeros, which recovery reads as the end of the log, as it reads
+    /// the holes of a sparse file.
+    pub fn prefault(&self, from: usize, len: usize, pages: PagePolicy) -> io::Result<()> {
+        const CHUNK: usize = 256 << 10;
+        let end = from.saturating_add(len).min(self.len);
+        if pages == PagePolicy::LargeFolios {
+            return match end.checked_sub(from) {
+                Some(len) if len > 0 => {
+                    self.mmap
+                        .advise_range(memmap2::Advice::PopulateWrite, from, len)
+                }
+                _ => Ok(()),
+            };
         }
-        self.mmap
-            .advise_range(memmap2::Advice::PopulateWrite, from, len)
+        let mut at = from;
+        while at < end {
+            let n = CHUNK.min(end - at);
+            self.read_ahead(at, n);
+            self.mmap
+                .advise_range(memmap2::Advice::PopulateWrite, at, n)?;
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// Asks the kernel to bring `from..from+len` into the page cache (a hint: failure only
+    /// leaves the work to the fault).
+    fn read_ahead(&self, from: usize, len: usize) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a plain syscall on a file descriptor this segment owns; no memory is passed.
+        let result = unsafe { libc::readahead(self.file.as_raw_fd(), from as libc::off64_t, len) };
+        if result != 0 {
+            tracing::trace!("readahead: {}", io::Error::last_os_error());
+        }
+    }
+
+    /// Appends land in `from..` from now on, in single pages ([`PagePolicy::SinglePages`]):
+    /// faults there read nothing around them (`MADV_RANDOM`), should the writer overtake
+    /// [`prefault`](Self::prefault). The bytes below keep the default read-around for
+    /// readers catching up from disk.
+    pub fn expect_appends_from(&self, from: usize) {
+        let start = from / page_size() * page_size();
+        if start < self.len {
+            if let Err(e) = self
+                .mmap
+                .advise_range(memmap2::Advice::Random, start, self.len - start)
+            {
+                tracing::debug!("madvise(MADV_RANDOM) on {}: {e}", self.path.display());
+            }
+        }
+    }
+
+    /// The writer has left the segment: reads get the default read-around again.
+    pub fn appends_done(&self) {
+        if let Err(e) = self.mmap.advise(memmap2::Advice::Normal) {
+            tracing::debug!("madvise(MADV_NORMAL) on {}: {e}", self.path.display());
+        }
     }
 
     /// Bytes `pos..pos+len`, which must lie below the published write position.
@@ -166,6 +254,36 @@ impl Segment {
         Ok(())
     }
 
+    /// [`flush`](Self::flush) for appended bytes, `to` being at or below the write position:
+    /// first unmaps the pages lying wholly inside `from..to` (`MADV_DONTNEED`; on a shared
+    /// file mapping the page cache keeps the pages and their dirty state, and a later read
+    /// maps them again). Writeback write-protects every page it cleans that is mapped
+    /// writable, one TLB shoot-down (an inter-processor interrupt, a VM exit on a VM) per
+    /// page: unmapping the whole range first costs one. Those pages are finished — the writer
+    /// only writes at or after `to` — so only the page holding `to`, which it is still
+    /// filling, stays mapped.
+    pub fn flush_appended(&self, from: usize, to: usize) -> io::Result<()> {
+        let page = page_size();
+        let (first, last) = (from.div_ceil(page) * page, to / page * page);
+        if last > first {
+            // SAFETY: on a shared file mapping MADV_DONTNEED only drops this process's page
+            // table entries: the file's bytes stay in the page cache (dirty ones stay dirty)
+            // and any access to the range, including through slices readers hold, maps them
+            // again. It never discards data, unlike on a private mapping.
+            let dropped = unsafe {
+                self.mmap.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    first,
+                    last - first,
+                )
+            };
+            if let Err(e) = dropped {
+                tracing::debug!("madvise(MADV_DONTNEED) on {}: {e}", self.path.display());
+            }
+        }
+        self.flush(from, to)
+    }
+
     /// Zeroes `from..` so a later scan stops there (recovery truncation): shrinking the file
     /// drops those pages and growing it back leaves a sparse, zero-filled tail, without
     /// touching up to a gigabyte of memory. Needs exclusive access to the segment.
@@ -181,6 +299,19 @@ impl Segment {
     pub fn sync_metadata(&self) -> io::Result<()> {
         self.file.sync_all()
     }
+}
+
+/// The size of a memory page, for aligning `madvise` ranges.
+fn page_size() -> usize {
+    static PAGE_SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *PAGE_SIZE.get_or_init(|| {
+        // SAFETY: sysconf reads a constant of the system.
+        let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(size)
+            .ok()
+            .filter(|&s| s > 0)
+            .unwrap_or(4096)
+    })
 }
 
 /// Background work should not take CPU from puts when both want it: nice 10 for the calling
