@@ -2,12 +2,12 @@
 //! thread while the whole store (CommitLog, consume queue, index, group commit) works.
 #![allow(unsafe_code)] // a global allocator cannot be written without it
 
-use ferrocket_store::{FlushDiskType, MessageStore, PutStatus, StoreConfig};
+use ferrocket_store::{FlushDiskType, PutStatus};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 mod support;
-use support::{message, TempDir};
+use support::{message, open_store_64m, TempDir};
 
 struct CountingAllocator;
 
@@ -46,17 +46,7 @@ fn allocations_on_this_thread() -> u64 {
 /// queue's files and grow the reused buffers).
 fn count_put_allocations(flush: FlushDiskType, warm_up: usize, puts: usize) -> u64 {
     let dir = TempDir::new("store");
-    let config = StoreConfig {
-        root_dir: dir.path().to_owned(),
-        commit_log_segment_bytes: 64 << 20,
-        flush_disk_type: flush,
-        ..StoreConfig::default()
-    };
-    let (store, _) = MessageStore::open(config).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (store, runtime) = open_store_64m(&dir, flush);
     let body = vec![b'a'; 1024];
     let msg = message(
         "AllocTopic",

@@ -3,10 +3,10 @@
 //! single pages, each of these syncs (one putter: one sync per put) wrote about 1 MiB to the
 //! disk, 1 GB for 1000 puts of 1 KiB; now a few KiB each.
 
-use ferrocket_store::{FlushDiskType, MessageStore, PutStatus, StoreConfig};
+use ferrocket_store::{FlushDiskType, PutStatus};
 
 mod support;
-use support::{message, TempDir};
+use support::{message, open_store_64m, TempDir};
 
 /// Bytes written so far to the block device holding `path` (`/proc/diskstats`), if it is one.
 fn bytes_written_to_device_of(path: &std::path::Path) -> Option<u64> {
@@ -33,17 +33,7 @@ fn libc_minor(dev: u64) -> u64 {
 #[test]
 fn a_sync_rewrites_little_more_than_the_bytes_appended() {
     let dir = TempDir::new("sync-write-back");
-    let config = StoreConfig {
-        root_dir: dir.path().to_owned(),
-        commit_log_segment_bytes: 64 << 20,
-        flush_disk_type: FlushDiskType::SyncFlush,
-        ..StoreConfig::default()
-    };
-    let (store, _) = MessageStore::open(config).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (store, runtime) = open_store_64m(&dir, FlushDiskType::SyncFlush);
     let body = vec![b's'; 1024];
     // Far enough into the segment for the kernel's read-around to have grown its folios.
     while store.commit_log().max_offset() < 32 << 20 {
