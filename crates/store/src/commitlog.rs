@@ -529,6 +529,13 @@ impl Preallocator {
         self.send(PreallocJob::Warm(segment.clone(), pos, pos + WARM_AHEAD));
     }
 
+    /// The writer has moved on from `segment` to the next one.
+    fn writer_left(&self, segment: &Segment) {
+        if self.pages == PagePolicy::SinglePages {
+            segment.appends_done();
+        }
+    }
+
     /// The writer went from `before` to `after`: when it crossed a step, the window moves on
     /// by one step (one message per WARM_STEP bytes written).
     fn writer_moved(&self, segment: &Arc<Segment>, before: usize, after: usize) {
@@ -878,9 +885,7 @@ impl CommitLog {
             )?),
         };
         self.preallocator.warm_from(&next, 0);
-        if self.preallocator.pages == PagePolicy::SinglePages {
-            writer.segment.appends_done();
-        }
+        self.preallocator.writer_left(&writer.segment);
         self.preallocator
             .request(next_start + self.shared.segment_bytes);
         self.shared

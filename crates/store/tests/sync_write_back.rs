@@ -12,22 +12,14 @@ use support::{message, open_store_64m, TempDir};
 fn bytes_written_to_device_of(path: &std::path::Path) -> Option<u64> {
     use std::os::unix::fs::MetadataExt;
     let dev = std::fs::metadata(path).ok()?.dev();
-    let (major, minor) = (libc_major(dev), libc_minor(dev));
+    let device = [libc::major(dev).to_string(), libc::minor(dev).to_string()];
     let stats = std::fs::read_to_string("/proc/diskstats").ok()?;
     stats.lines().find_map(|line| {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        (f.len() > 9 && f[0] == major.to_string() && f[1] == minor.to_string())
-            .then(|| f[9].parse::<u64>().ok().map(|sectors| sectors * 512))
-            .flatten()
+        // major, minor, name, then counters; the 10th field is sectors written (512 bytes).
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.get(..2)? == device).then_some(())?;
+        Some(fields.get(9)?.parse::<u64>().ok()? * 512)
     })
-}
-
-fn libc_major(dev: u64) -> u64 {
-    ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0xfff)
-}
-
-fn libc_minor(dev: u64) -> u64 {
-    ((dev >> 12) & 0xffff_ff00) | (dev & 0xff)
 }
 
 #[test]
